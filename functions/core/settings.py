@@ -1,0 +1,78 @@
+"""Typed configuration from the environment.
+
+Each function declares the settings it needs as a subclass of :class:`BaseConfig`
+and reads them once with :func:`load_settings`, which names every missing or invalid
+variable in one error instead of failing on the first ``os.environ[...]``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not configure this function correctly."""
+
+
+class BaseConfig(BaseSettings):
+    """Settings every function has. Environment variable = field name in upper case."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    stage: str = Field(default="dev", description="deployment stage name")
+    aws_region: str = Field(default="us-east-1", description="AWS region of the stack")
+
+
+class TablesConfig(BaseConfig):
+    """Names of the stack's DynamoDB tables (set by template.yaml Globals)."""
+
+    accounts_table: str
+    listings_table: str
+    price_history_table: str
+    claims_table: str
+
+
+class SpApiConfig(BaseConfig):
+    """Where SP-API credentials live and which endpoints to call.
+
+    ``spapi_app_secret`` names the Secrets Manager secret with the application's LWA
+    ``client_id`` and ``client_secret``; each seller's ``refresh_token`` is in the secret
+    ``{spapi_seller_secret_prefix}{seller_id}``. The endpoint overrides exist for the
+    local simulator; in AWS they stay empty and the seller's marketplace picks the region.
+    """
+
+    spapi_app_secret: str = "sellerops/spapi/app"
+    spapi_seller_secret_prefix: str = "sellerops/spapi/sellers/"
+    spapi_endpoint: str | None = None
+    lwa_endpoint: str | None = None
+
+
+Config = TypeVar("Config", bound=BaseSettings)
+
+
+def describe_errors(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        name = ".".join(str(p) for p in item["loc"]).upper() or "(settings)"
+        parts.append(f"{name}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def load_settings(config_class: type[Config]) -> Config:
+    """Read ``config_class`` from the environment, every bad variable named at once."""
+    try:
+        return config_class()
+    except ValidationError as error:
+        raise ConfigurationError(
+            f"invalid configuration for {config_class.__name__}: {describe_errors(error)}"
+        ) from None
+
+
+@lru_cache(maxsize=None)
+def cached_settings(config_class: type[Config]) -> Config:
+    """:func:`load_settings`, once per process (Lambda reuses the environment)."""
+    return load_settings(config_class)
