@@ -1,0 +1,73 @@
+"""The ``sellerops`` command (DESIGN.md §3).
+
+    sellerops demo  [--seed 1] [--sellers 2] [--skus 50] [--days 14] [--json]
+    sellerops local [--port 3000]
+
+Heavy modules (moto, the simulator) are imported inside each command so that
+``sellerops --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return number
+
+
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {value}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sellerops",
+        description="Serverless automation for Amazon sellers: repricer, FBA audit, "
+        "customer-success notifications. Runs locally on an embedded AWS stack (moto).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="run the whole product on the local stack and a simulated marketplace"
+    )
+    demo.add_argument("--seed", type=int, default=1, help="random seed of the market (1)")
+    demo.add_argument("--sellers", type=_positive, default=2, help="number of sellers (2)")
+    demo.add_argument("--skus", type=_positive, default=50, help="SKUs per seller (50)")
+    demo.add_argument("--days", type=_positive, default=14, help="simulated days (14)")
+    demo.add_argument("--json", action="store_true", help="print one JSON document only")
+    demo.add_argument("--out", default="out/demo", help="folder of the HTML report (out/demo)")
+
+    local = commands.add_parser(
+        "local", help="serve the whole stack on 127.0.0.1 until Ctrl-C (API, pollers, schedules)"
+    )
+    local.add_argument("--port", type=_port, default=3000, help="API port (3000)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from infra.demo import run_demo
+
+        return run_demo(
+            seed=args.seed, sellers=args.sellers, skus=args.skus, days=args.days,
+            as_json=args.json, out_dir=args.out,
+        )
+    if args.command == "local":
+        from infra.local.server import run_local
+
+        run_local(port=args.port, out=sys.stdout)
+        return 0
+    raise AssertionError(f"unhandled command {args.command}")  # argparse prevents this
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

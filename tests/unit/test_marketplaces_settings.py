@@ -1,0 +1,50 @@
+import pytest
+
+from functions.core.marketplaces import (
+    SPAPI_ENDPOINTS,
+    Region,
+    UnknownMarketplace,
+    marketplace,
+)
+from functions.core.settings import ConfigurationError, TablesConfig, load_settings
+
+
+@pytest.mark.parametrize(
+    ("marketplace_id", "region", "currency"),
+    [
+        ("ATVPDKIKX0DER", Region.NORTH_AMERICA, "USD"),
+        ("A1PA6795UKMFR9", Region.EUROPE, "EUR"),
+        ("A1F83G8C2ARO7P", Region.EUROPE, "GBP"),
+        ("A1VC38T7YXB528", Region.FAR_EAST, "JPY"),
+        ("A2Q3Y263D00KWC", Region.NORTH_AMERICA, "BRL"),
+    ],
+)
+def test_marketplace_region_and_currency(marketplace_id, region, currency):
+    m = marketplace(marketplace_id)
+    assert m.region is region
+    assert m.currency == currency
+    assert m.endpoint == SPAPI_ENDPOINTS[region]
+
+
+def test_unknown_marketplace_names_the_id():
+    with pytest.raises(UnknownMarketplace, match="XYZ"):
+        marketplace("XYZ")
+
+
+def test_settings_name_every_missing_variable(monkeypatch):
+    for name in ("ACCOUNTS_TABLE", "LISTINGS_TABLE", "PRICE_HISTORY_TABLE", "CLAIMS_TABLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ACCOUNTS_TABLE", "accounts")
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(TablesConfig)
+    message = str(error.value)
+    for name in ("LISTINGS_TABLE", "PRICE_HISTORY_TABLE", "CLAIMS_TABLE"):
+        assert name in message
+    assert "ACCOUNTS_TABLE" not in message
+
+
+def test_settings_read_from_environment(monkeypatch):
+    for name in ("ACCOUNTS_TABLE", "LISTINGS_TABLE", "PRICE_HISTORY_TABLE", "CLAIMS_TABLE"):
+        monkeypatch.setenv(name, name.lower())
+    config = load_settings(TablesConfig)
+    assert config.listings_table == "listings_table"
