@@ -36,3 +36,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .venv-* .aws-sam out .pytest_cache .ruff_cache .hypothesis
+
+.PHONY: sam-build
+sam-build: $(STAMP)
+	bash scripts/sam-build.sh

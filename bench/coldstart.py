@@ -47,7 +47,8 @@ def handler_modules() -> dict[str, tuple[str, dict[str, str]]]:
     """Logical id → (handler module, environment variables with placeholder values)."""
     template = load_transformed()
     found = {}
-    for logical_id, resource in sorted(resources_of_type(template, "AWS::Lambda::Function").items()):
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    for logical_id, resource in sorted(functions.items()):
         props = resource["Properties"]
         module = props["Handler"].rsplit(".", 1)[0]
         variables = props.get("Environment", {}).get("Variables", {})

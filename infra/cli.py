@@ -2,6 +2,7 @@
 
     sellerops demo  [--seed 1] [--sellers 2] [--skus 50] [--days 14] [--json]
     sellerops local [--port 3000]
+    sellerops reprice replay --listings LISTINGS.csv --notifications FILE.jsonl [--json]
 
 Heavy modules (moto, the simulator) are imported inside each command so that
 ``sellerops --help`` answers at once.
@@ -49,6 +50,24 @@ def build_parser() -> argparse.ArgumentParser:
         "local", help="serve the whole stack on 127.0.0.1 until Ctrl-C (API, pollers, schedules)"
     )
     local.add_argument("--port", type=_port, default=3000, help="API port (3000)")
+
+    reprice = commands.add_parser("reprice", help="repricer tools that need no AWS")
+    reprice_commands = reprice.add_subparsers(
+        dest="reprice_command", required=True, metavar="COMMAND"
+    )
+    replay = reprice_commands.add_parser(
+        "replay",
+        help="dry-run the strategy engine on recorded SP-API notifications",
+        description="Replay notifications (one SP-API notification JSON per line) against "
+        "the listings of a Listings CSV, in file order with state carried between lines, "
+        "and print each decision. No AWS, nothing is submitted.",
+    )
+    replay.add_argument("--listings", required=True, metavar="LISTINGS.csv",
+                        help="Listings CSV (columns: docs/REPRICING.md)")
+    replay.add_argument("--notifications", required=True, metavar="FILE.jsonl",
+                        help="one notification JSON per line")
+    replay.add_argument("--json", action="store_true",
+                        help="print only JSON lines (one per decision) on stdout")
     return parser
 
 
@@ -66,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
 
         run_local(port=args.port, out=sys.stdout)
         return 0
+    if args.command == "reprice" and args.reprice_command == "replay":
+        from functions.reprice.replay import run_replay
+
+        return run_replay(args.listings, args.notifications, as_json=args.json,
+                          out=sys.stdout, err=sys.stderr)
     raise AssertionError(f"unhandled command {args.command}")  # argparse prevents this
 
 

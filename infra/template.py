@@ -56,7 +56,7 @@ def _offline_code_uris(sam: dict[str, Any]) -> dict[str, Any]:
         props = resource.get("Properties") or {}
         if resource.get("Type") == "AWS::Serverless::Function":
             uri = props.get("CodeUri")
-            if uri is None or isinstance(uri, str) and not uri.startswith("s3://"):
+            if uri is None or (isinstance(uri, str) and not uri.startswith("s3://")):
                 props["CodeUri"] = _DUMMY_CODE_URI
         if resource.get("Type") == "AWS::Serverless::LayerVersion":
             uri = props.get("ContentUri")
@@ -65,11 +65,38 @@ def _offline_code_uris(sam: dict[str, Any]) -> dict[str, Any]:
     return sam
 
 
-def transform(sam: dict[str, Any], parameter_values: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Expand a SAM template into plain CloudFormation, offline."""
-    from samtranslator.translator.transform import transform as sam_transform
+DEFAULT_REGION = "us-east-1"
 
-    expanded = sam_transform(_offline_code_uris(sam), parameter_values or {}, _OfflinePolicyLoader())
+
+def transform(
+    sam: dict[str, Any], parameter_values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Expand a SAM template into plain CloudFormation, offline.
+
+    The translator asks a boto3 session for the region (it fills the AWS::Region and
+    AWS::Partition pseudo parameters); without AWS_REGION/AWS_DEFAULT_REGION or a
+    config file that fails, so we hand it a session with a region: the
+    ``AWS::Region`` parameter value if given, else the environment's, else us-east-1.
+    Intrinsics such as ``!Sub ${AWS::Region}`` stay symbolic in the output either way.
+    """
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import (
+        to_py27_compatible_template,
+        undo_mark_unicode_str_in_template,
+    )
+
+    params = dict(parameter_values or {})
+    region = params.get("AWS::Region") or boto3.session.Session().region_name or DEFAULT_REGION
+    session = boto3.session.Session(region_name=region)
+    fragment = _offline_code_uris(sam)
+    to_py27_compatible_template(fragment, params)
+    loader = _OfflinePolicyLoader()
+    translator = Translator(None, Parser(), boto_session=session)
+    expanded = undo_mark_unicode_str_in_template(
+        translator.translate(fragment, parameter_values=params, get_managed_policy_map=loader.load)
+    )
     # Round-trip through JSON so callers get plain dicts and lists.
     return json.loads(json.dumps(expanded, default=str))
 

@@ -7,7 +7,7 @@ import os
 # Set before any test module imports boto3 or Powertools.
 _TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+    "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",

@@ -1,0 +1,142 @@
+"""ApiFunction: API Gateway REST (v1 proxy events) → Powertools resolver → routes.
+
+Every error becomes an HTTP response here, in one place:
+
+=====================================  =====  ==========================================
+error                                   HTTP   body
+=====================================  =====  ==========================================
+NotAuthenticated (no/invalid claims)    401    ``{"message", "errors": []}``
+NotAllowed (e.g. non-staff)             403
+AccountNotFound, NotFound               404
+Conflict (version mismatch, exists)     409
+RequestValidationError (Powertools)     422    ``errors: [{"field", "location", ...}]``
+InvalidPageToken                        400    ``errors: [{"field": "next_token", ...}]``
+anything else                           500    ``{"message": "internal error"}``, logged
+=====================================  =====  ==========================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+
+from functions.api.errors import AccountNotFound, NotAllowed, NotAuthenticated
+from functions.api.identity import caller_from_claims, claims_of
+from functions.api.models import ErrorResponse, FieldError
+from functions.api.observability import logger, metrics, tracer
+from functions.api.routes import accounts, health
+from functions.core.repositories.errors import Conflict, InvalidPageToken, NotFound
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.include_router(health.router)
+app.include_router(accounts.router)
+
+
+# -- errors → HTTP, the one place -------------------------------------------------------------
+def _error(status: HTTPStatus, message: str, errors: Sequence[FieldError] = ()) -> Response:
+    body = ErrorResponse(message=message, errors=list(errors))
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump(mode="json"),
+    )
+
+
+def _field_name(loc: Sequence[Any]) -> tuple[str, str]:
+    """Pydantic's ``("body", "profile", "sku_count")`` → (``profile.sku_count``, ``body``)."""
+    location = str(loc[0]) if loc else "body"
+    name = ""
+    for part in loc[1:]:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or location, location
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(error: RequestValidationError) -> Response:
+    details = []
+    for item in error.errors():
+        field, location = _field_name(item.get("loc", ()))
+        # Pydantic's messages name the rule, not the input; the input is not echoed back.
+        details.append(
+            FieldError(
+                field=field,
+                location=location,
+                message=str(item.get("msg", "invalid value")),
+                type=str(item.get("type", "value_error")),
+            )
+        )
+    fields = ", ".join(dict.fromkeys(d.field for d in details))
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, f"invalid request: {fields}", details)
+
+
+@app.exception_handler(InvalidPageToken)
+def _invalid_token(error: InvalidPageToken) -> Response:
+    detail = FieldError(field="next_token", location="query", message=str(error), type="token")
+    return _error(HTTPStatus.BAD_REQUEST, str(error), [detail])
+
+
+@app.exception_handler(NotAuthenticated)
+def _not_authenticated(error: NotAuthenticated) -> Response:
+    return _error(HTTPStatus.UNAUTHORIZED, str(error))
+
+
+@app.exception_handler(NotAllowed)
+def _not_allowed(error: NotAllowed) -> Response:
+    return _error(HTTPStatus.FORBIDDEN, str(error))
+
+
+@app.exception_handler([AccountNotFound, NotFound])
+def _not_found(error: Exception) -> Response:
+    return _error(HTTPStatus.NOT_FOUND, str(error))
+
+
+@app.exception_handler(Conflict)
+def _conflict(error: Conflict) -> Response:
+    metrics.add_metric(name="WriteConflicts", unit="Count", value=1)
+    return _error(HTTPStatus.CONFLICT, f"{error}; read it again and retry")
+
+
+@app.not_found
+def _no_route(_: Exception) -> Response:
+    return _error(HTTPStatus.NOT_FOUND, "no such route")
+
+
+@app.exception_handler(Exception)
+def _unexpected(error: Exception) -> Response:
+    logger.exception("unhandled error")
+    metrics.add_metric(name="UnhandledErrors", unit="Count", value=1)
+    return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
+
+
+# -- entry point -------------------------------------------------------------------------------
+def _resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        seller_id = caller_from_claims(claims_of(event)).seller_id
+    except NotAuthenticated:
+        seller_id = None
+    if seller_id:
+        logger.append_keys(seller_id=seller_id)
+    try:
+        return app.resolve(event, context)
+    finally:
+        # Flush only what was recorded: most requests record no metric, and
+        # Metrics.log_metrics would warn about that on every invocation.
+        if metrics.metric_set:
+            metrics.flush_metrics()
+
+
+_handler = logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+)(_resolve)
+if tracer is not None:
+    _handler = tracer.capture_lambda_handler(_handler)
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Handler of ApiFunction (template.yaml): an API Gateway REST proxy event in, response out."""
+    return _handler(event, context)

@@ -1,0 +1,43 @@
+"""One Powertools ``Router`` per area of the API; functions/api/handler.py includes them.
+
+:func:`responses` documents a route's outcomes for the OpenAPI document: the success
+model and the error statuses it can answer with (all in the ``ErrorResponse`` shape that
+handler.py produces, including 422 for request validation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import content_types
+
+from functions.api.models import ErrorResponse
+
+# The Cognito user-pool authorizer in front of every route but /health.
+COGNITO = [{"cognito": []}]
+
+ERROR_DESCRIPTIONS = {
+    400: "malformed request (e.g. a next_token this API did not issue)",
+    401: "missing or invalid identity",
+    403: "not allowed for the caller",
+    404: "not found, or not visible to the caller",
+    409: "conflict: the record changed since it was read (version mismatch)",
+    422: "invalid request; `errors` names each offending field",
+}
+
+
+def responses(
+    ok: type | None, *errors: int, ok_status: int = 200, ok_description: str = "success"
+) -> dict[int, Any]:
+    documented: dict[int, Any] = {}
+    if ok is not None:
+        documented[ok_status] = {
+            "description": ok_description,
+            "content": {content_types.APPLICATION_JSON: {"model": ok}},
+        }
+    for status in sorted({*errors, 422}):
+        documented[status] = {
+            "description": ERROR_DESCRIPTIONS[status],
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
+        }
+    return documented

@@ -1,0 +1,1 @@
+"""Lost & Found audit core: report parsers, detectors, claims. Pure: no AWS, no environment."""

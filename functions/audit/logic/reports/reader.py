@@ -1,0 +1,255 @@
+"""Open a report file, recognise it by its header row and stream its rows as records.
+
+What a file may look like (DESIGN.md §3, "Audit input"): any name; tab-separated as
+Amazon delivers it, or comma-separated (semicolons too) after a spreadsheet re-save;
+optionally gzip-compressed (recognised by its magic bytes, not its name); UTF-8 with or
+without a byte-order mark (UTF-16 with a BOM, as Excel's "Unicode text" writes, is read
+too); values optionally double-quoted.
+
+Rows are streamed, never loaded whole. A row that cannot be read is reported as a
+:class:`ReportError` with its file and line and skipped; the rest of the file is read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import itertools
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .fields import RowError, normalize_header
+from .kinds import LEDGER_EVENT_COLUMN, Columns, Layout, ReportKind, recognise
+from .records import Record
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportError:
+    """A row (or a whole file) the audit could not read: where, and why."""
+
+    file: str
+    line: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "reason": self.reason}
+
+
+class _ReplacementCounter:
+    """Counts undecodable bytes of one file (they are replaced by U+FFFD, then reported)."""
+
+    _names = itertools.count()
+    __slots__ = ("count", "name")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.name = f"sellerops-audit-replace-{next(self._names)}"
+        codecs.register_error(self.name, self._handle)
+
+    def _handle(self, error: UnicodeError) -> tuple[str, int]:
+        assert isinstance(error, UnicodeDecodeError)
+        self.count += error.end - error.start
+        return "\ufffd", error.end
+
+
+def _sniff_encoding(buffered: io.BufferedReader) -> str:
+    head = buffered.peek(4)[:4]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return "utf-8-sig"
+
+
+def _delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in ("\t", ",", ";")}
+    best = max(counts, key=lambda d: (counts[d], d == "\t"))
+    return best if counts[best] else "\t"
+
+
+class ReportFile:
+    """One opened report file. Use :func:`open_report`; close it (or use ``with``)."""
+
+    def __init__(self, name: str, binary: IO[bytes], *, owns: bool) -> None:
+        self.name = name
+        self._owned = binary if owns else None
+        buffered = binary if isinstance(binary, io.BufferedReader) else io.BufferedReader(
+            binary)  # type: ignore[arg-type]
+        if buffered.peek(2)[:2] == _GZIP_MAGIC:
+            buffered = io.BufferedReader(gzip.GzipFile(fileobj=buffered, mode="rb"))  # type: ignore[arg-type]
+        self._replacements = _ReplacementCounter()
+        self._text = io.TextIOWrapper(
+            buffered, encoding=_sniff_encoding(buffered), errors=self._replacements.name,
+            newline="")
+        first = self._text.readline()
+        self.delimiter = _delimiter(first)
+        titles = next(csv.reader([first], delimiter=self.delimiter), []) if first.strip() else []
+        self.titles: list[str] = [title.strip() for title in titles]
+        while self.titles and not self.titles[-1]:
+            self.titles.pop()  # a trailing delimiter after the last column name
+        self.layout: Layout | None = recognise([normalize_header(t) for t in self.titles])
+        self._read = False
+
+    @property
+    def kind(self) -> ReportKind | None:
+        """What the header says this file is; None when no known report matches."""
+        return None if self.layout is None else self.layout.kind
+
+    def unrecognised_reason(self) -> str:
+        if not self.titles:
+            return "empty file: no header row"
+        shown = ", ".join(self.titles[:8]) + (", ..." if len(self.titles) > 8 else "")
+        return f"not a report the audit reads (header: {shown})"
+
+    def records(
+        self,
+        errors: list[ReportError],
+        *,
+        event_types: Collection[str] | None = None,
+    ) -> Iterator[Record]:
+        """Stream the file's records; unreadable rows go to ``errors`` and are skipped.
+
+        ``event_types`` (ledger only) keeps the rows of those ledger event types and passes
+        over the rest after checking their shape; the audit uses it to skip the shipments,
+        which are most of a ledger and nothing it claims on.
+        """
+        if self.layout is None:
+            raise ValueError(f"{self.name}: {self.unrecognised_reason()}")
+        if self._read:
+            raise ValueError(f"{self.name}: the rows were already read")
+        self._read = True
+        columns = Columns(self.titles, self.layout.aliases)
+        build = self.layout.make_builder(columns, self.name)
+        keep_column = -1
+        keep: frozenset[str] = frozenset()
+        if event_types is not None and self.layout.kind is ReportKind.LEDGER:
+            keep_column = columns(LEDGER_EVENT_COLUMN)
+            keep = frozenset(event_types)
+        yield from _rows(
+            self._text, self.name, len(self.titles), self.delimiter, build, self.layout.multi,
+            keep_column, keep, errors, self._replacements,
+        )
+
+    def close(self) -> None:
+        if self._owned is None:
+            self._text.detach()  # leave the caller's stream open
+        else:
+            self._text.close()
+            self._owned.close()
+
+    def __enter__(self) -> ReportFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_report(source: str | Path | IO[bytes], name: str | None = None) -> ReportFile:
+    """Open a report from a path or a binary stream (e.g. a downloaded report document).
+
+    ``name`` is how errors and evidence cite the file (default: the path as given).
+    A stream is read but not closed.
+    """
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        handle = path.open("rb")
+        try:
+            return ReportFile(name or str(source), handle, owns=True)
+        except BaseException:
+            handle.close()
+            raise
+    return ReportFile(name or getattr(source, "name", "<stream>"), source, owns=False)
+
+
+def _rows(
+    text: IO[str],
+    file: str,
+    width: int,
+    delimiter: str,
+    build: Any,
+    multi: bool,
+    keep_column: int,
+    keep: frozenset[str],
+    errors: list[ReportError],
+    replacements: _ReplacementCounter,
+) -> Iterator[Any]:
+    """The hot loop: one pass over the rows, nothing done twice per row."""
+    reader = csv.reader(text, delimiter=delimiter)
+    bad_bytes_reported = False
+    while True:
+        try:
+            for row in reader:
+                if len(row) != width:
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue  # blank line
+                    if len(row) > width and not "".join(row[width:]).strip():
+                        del row[width:]  # trailing empty cells (a trailing delimiter)
+                    else:
+                        errors.append(ReportError(
+                            file, reader.line_num + 1,
+                            f"{len(row)} fields, the header has {width}"))
+                        continue
+                if replacements.count and not bad_bytes_reported:
+                    bad_bytes_reported = _check_replacements(
+                        row, file, reader.line_num + 1, replacements, errors)
+                if keep_column >= 0 and row[keep_column] not in keep:
+                    continue
+                row.append("")  # the cell every absent optional column points at
+                try:
+                    record = build(row, reader.line_num + 1)
+                except RowError as exc:
+                    errors.append(ReportError(file, reader.line_num + 1, str(exc)))
+                    continue
+                except ValueError as exc:  # e.g. Money rejecting a value
+                    errors.append(ReportError(file, reader.line_num + 1, str(exc)))
+                    continue
+                if record is None:
+                    continue
+                if multi:
+                    yield from record
+                else:
+                    yield record
+            break
+        except csv.Error as exc:
+            errors.append(ReportError(file, reader.line_num + 1, f"unreadable row: {exc}"))
+    if replacements.count and not bad_bytes_reported:
+        errors.append(ReportError(
+            file, reader.line_num + 1,
+            f"{replacements.count} byte(s) are not valid UTF-8 and were replaced by U+FFFD; "
+            "save the file as UTF-8"))
+
+
+def _check_replacements(
+    row: list[str], file: str, line: int, replacements: _ReplacementCounter,
+    errors: list[ReportError],
+) -> bool:
+    if not any("\ufffd" in cell for cell in row):
+        return False  # the bad bytes were decoded ahead of this row
+    errors.append(ReportError(
+        file, line,
+        f"not valid UTF-8 (first such row; {replacements.count} bad byte(s) so far were "
+        "replaced by U+FFFD and the rows were read); save the file as UTF-8"))
+    return True
+
+
+def read_records(
+    source: str | Path | IO[bytes],
+    errors: list[ReportError],
+    *,
+    name: str | None = None,
+    expect: ReportKind | None = None,
+    event_types: Collection[str] | None = None,
+) -> Iterator[Record]:
+    """Stream the records of one report file. An unrecognised file (or one that is not
+    ``expect``) adds one error at line 1 and yields nothing."""
+    with open_report(source, name) as report:
+        if report.kind is None or (expect is not None and report.kind is not expect):
+            reason = report.unrecognised_reason() if report.kind is None else (
+                f"expected a {expect} report, the header is a {report.kind} report")
+            errors.append(ReportError(report.name, 1, reason))
+            return
+        yield from report.records(errors, event_types=event_types)

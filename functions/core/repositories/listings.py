@@ -1,0 +1,256 @@
+"""Listings table: one item per SKU, key ``pk = seller_id#marketplace_id`` + ``sku``.
+
+GSI ``ByAsin`` (``asin_key = seller_id#marketplace_id#asin``, sort ``sku``) finds the SKUs a
+price notification is about. Every item carries a numeric ``version``: the repricer reads
+a listing, decides, and writes back with :meth:`ListingRepository.save` conditional on the
+version it read, so two workers deciding for the same SKU at once cannot both win.
+
+The strategy configuration and the repricing state are the repricer's models
+(``functions.reprice.logic.listing_config.ListingConfig`` and
+``functions.reprice.logic.state.RepricingState``); this record stores them as their JSON
+form (``model_dump(mode="json")``: amounts and steps as decimal strings, times as
+ISO-8601), so the table never rounds a price, new fields need no change here, and
+``core`` does not depend on ``reprice``. Floats are refused anywhere in them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from functions.core.accounts import MarketplaceId, SellerId, UtcDatetime
+from functions.core.money import parse_currency
+from functions.core.repositories.dynamo import (
+    DynamoTable,
+    Page,
+    from_item,
+    reject_floats,
+    to_item,
+    utc_now,
+)
+from functions.core.repositories.errors import AlreadyExists, ConcurrentModification, NotFound
+
+if TYPE_CHECKING:
+    from functions.core.settings import TablesConfig
+
+BY_ASIN_INDEX = "ByAsin"
+
+
+def _token(value: str) -> str:
+    text = value.strip()
+    if not text or "#" in text:
+        raise ValueError(f"{value!r}: must be non-empty and contain no '#'")
+    return text
+
+
+JsonMapping = Annotated[dict[str, Any], AfterValidator(reject_floats)]
+
+
+class Listing(BaseModel):
+    """One SKU of one seller on one marketplace. ``version`` 0 = not stored yet.
+
+    ``strategy`` is a ``ListingConfig`` in JSON form, ``state`` a ``RepricingState`` in
+    JSON form (see the module docstring); numbers in them may be decimal strings,
+    ``Decimal`` or ``int`` (they come back as ``Decimal``), never ``float``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seller_id: SellerId
+    marketplace_id: MarketplaceId
+    sku: str = Field(min_length=1, max_length=200)
+    asin: Annotated[str, AfterValidator(_token)] = Field(max_length=20)
+    condition: Annotated[str, AfterValidator(_token)] = "new"
+    fulfillment: Literal["FBA", "FBM"]
+    currency: Annotated[str, AfterValidator(parse_currency)]
+    strategy: JsonMapping = Field(default_factory=dict)
+    paused: bool = False
+    dry_run: bool = False
+    state: JsonMapping = Field(default_factory=dict)
+    version: int = Field(default=0, ge=0)
+    updated_at: UtcDatetime | None = None
+
+    @property
+    def pk(self) -> str:
+        return listing_pk(self.seller_id, self.marketplace_id)
+
+    @property
+    def asin_key(self) -> str:
+        return asin_key(self.seller_id, self.marketplace_id, self.asin)
+
+    def evolve(self, **changes: Any) -> Listing:
+        """A copy with ``changes`` applied and validated again (``model_copy`` does not)."""
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+
+def listing_pk(seller_id: str, marketplace_id: str) -> str:
+    return f"{seller_id}#{marketplace_id}"
+
+
+def asin_key(seller_id: str, marketplace_id: str, asin: str) -> str:
+    return f"{seller_id}#{marketplace_id}#{asin}"
+
+
+# -- storage mapping ------------------------------------------------------------------------
+def listing_to_item(listing: Listing) -> dict[str, dict[str, Any]]:
+    """The DynamoDB item: keys, scalars, and strategy/state as maps."""
+    values = listing.model_dump(mode="python")
+    values["pk"] = listing.pk
+    values["asin_key"] = listing.asin_key
+    return to_item(values)
+
+
+def listing_from_item(item: Mapping[str, Mapping[str, Any]]) -> Listing:
+    return Listing.model_validate(_strip_keys(from_item(item)))
+
+
+class ListingRepository(DynamoTable):
+    """Data access for listings with optimistic locking on ``version``.
+
+    ``client`` is a boto3 DynamoDB client (created on first use when omitted); ``clock``
+    stamps ``updated_at`` on every write.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        client: Any = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__(table_name, client=client)
+        self._clock = clock
+
+    @classmethod
+    def from_settings(
+        cls, settings: TablesConfig | None = None, *, client: Any = None
+    ) -> ListingRepository:
+        if settings is None:
+            from functions.core.settings import TablesConfig, cached_settings
+
+            settings = cached_settings(TablesConfig)
+        return cls(settings.listings_table, client=client)
+
+    @staticmethod
+    def _key(seller_id: str, marketplace_id: str, sku: str) -> dict[str, dict[str, str]]:
+        return {"pk": {"S": listing_pk(seller_id, marketplace_id)}, "sku": {"S": sku}}
+
+    # -- reads --------------------------------------------------------------------------
+    def get(self, seller_id: str, marketplace_id: str, sku: str) -> Listing | None:
+        """The listing (strongly consistent read), or ``None``."""
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key=self._key(seller_id, marketplace_id, sku),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return listing_from_item(item) if item else None
+
+    def find_by_asin(self, seller_id: str, marketplace_id: str, asin: str) -> list[Listing]:
+        """Every SKU of the seller for ``asin`` on the marketplace, by SKU.
+
+        Reads the ``ByAsin`` index, which is eventually consistent: re-read a listing with
+        :meth:`get` before deciding on it if its version matters.
+        """
+        items = self._query_all(
+            {
+                "IndexName": BY_ASIN_INDEX,
+                "KeyConditionExpression": "asin_key = :key",
+                "ExpressionAttributeValues": {
+                    ":key": {"S": asin_key(seller_id, marketplace_id, asin.strip())}
+                },
+            }
+        )
+        return [Listing.model_validate(_strip_keys(item)) for item in items]
+
+    def list_for_marketplace(
+        self,
+        seller_id: str,
+        marketplace_id: str,
+        *,
+        limit: int = 100,
+        next_token: str | None = None,
+    ) -> Page[Listing]:
+        """One page of the seller's listings on a marketplace, in SKU order."""
+        pk = listing_pk(seller_id, marketplace_id)
+        items, token = self._query_page(
+            {
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
+                "ConsistentRead": True,
+            },
+            limit=limit,
+            next_token=next_token,
+            key_names=("pk", "sku"),
+            fixed={"pk": pk},
+        )
+        return Page([Listing.model_validate(_strip_keys(i)) for i in items], token)
+
+    # -- writes -------------------------------------------------------------------------
+    def put_new(self, listing: Listing) -> Listing:
+        """Store a listing that must not exist yet; returns it at version 1.
+
+        Raises :class:`AlreadyExists` when the SKU is already stored.
+        """
+        stored = listing.evolve(version=1, updated_at=self._clock())
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=listing_to_item(stored),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except Exception as error:
+            if self._is_condition_failure(error):
+                raise AlreadyExists("listing", _plain_key(listing)) from None
+            raise
+        return stored
+
+    def save(self, listing: Listing, expected_version: int) -> Listing:
+        """Replace the stored listing if it is still at ``expected_version``.
+
+        Returns the listing as stored, at ``expected_version + 1``. Raises
+        :class:`ConcurrentModification` if another writer saved first (re-read, decide
+        again), :class:`NotFound` if the listing is gone.
+        """
+        stored = listing.evolve(version=expected_version + 1, updated_at=self._clock())
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=listing_to_item(stored),
+                ConditionExpression="attribute_exists(pk) AND version = :expected",
+                ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except Exception as error:
+            if not self._is_condition_failure(error):
+                raise
+            old = self._old_item(error)
+            if old is None:
+                raise NotFound("listing", _plain_key(listing)) from None
+            raise ConcurrentModification(
+                "listing",
+                _plain_key(listing),
+                expected_version=expected_version,
+                actual_version=int(old.get("version", 0)),
+            ) from None
+        return stored
+
+    def delete(self, seller_id: str, marketplace_id: str, sku: str) -> bool:
+        """Remove a listing; ``True`` if it existed."""
+        response = self.client.delete_item(
+            TableName=self.table_name,
+            Key=self._key(seller_id, marketplace_id, sku),
+            ReturnValues="ALL_OLD",
+        )
+        return bool(response.get("Attributes"))
+
+
+def _strip_keys(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k not in ("pk", "asin_key")}
+
+
+def _plain_key(listing: Listing) -> dict[str, str]:
+    return {"pk": listing.pk, "sku": listing.sku}

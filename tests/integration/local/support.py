@@ -1,0 +1,63 @@
+"""Shared helpers of the local-stack tests (tests/integration/test_local_*.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from infra.local.runtime import LocalStack, in_process
+from tests.integration.local import handlers
+
+ROOT = Path(__file__).resolve().parents[3]
+FIXTURE_TEMPLATE = ROOT / "tests" / "fixtures" / "local_template.yaml"
+REPO_TEMPLATE = ROOT / "template.yaml"
+
+
+@contextmanager
+def fixture_stack(**options: Any) -> Iterator[LocalStack]:
+    """The fixture template provisioned in a fresh mock_aws(), test-double calls cleared."""
+    handlers.CALLS.clear()
+    with in_process(FIXTURE_TEMPLATE, **options) as local:
+        yield local
+
+
+def calls(handler: str) -> list[dict[str, Any]]:
+    return [c for c in handlers.CALLS if c["handler"] == handler]
+
+
+def send(local: LocalStack, queue: str, *bodies: dict[str, Any], **extra: Any) -> list[str]:
+    """Send JSON bodies to a queue of the stack (by logical id); their message ids."""
+    sqs = local.stack.aws("sqs")
+    url = local.stack.queue_url(queue)
+    ids = []
+    for body in bodies:
+        args = {"QueueUrl": url, "MessageBody": json.dumps(body), **extra}
+        ids.append(sqs.send_message(**args)["MessageId"])
+    return ids
+
+
+def queue_counts(local: LocalStack, queue: str) -> tuple[int, int]:
+    """(visible, in flight) messages of a queue of the stack."""
+    attributes = local.stack.aws("sqs").get_queue_attributes(
+        QueueUrl=local.stack.queue_url(queue),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return (
+        int(attributes["ApproximateNumberOfMessages"]),
+        int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+    )
+
+
+def receive_all(local: LocalStack, queue: str) -> list[dict[str, Any]]:
+    """Every message now visible in a queue (received once, not deleted)."""
+    sqs = local.stack.aws("sqs")
+    url = local.stack.queue_url(queue)
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+    ).get("Messages", []):
+        messages.extend(batch)
+    return messages
