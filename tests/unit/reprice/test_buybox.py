@@ -154,7 +154,7 @@ def test_winning_waits_for_the_climb_interval_and_never_lowers():
 
 
 def test_the_ceiling_caps_a_climb_and_relaxes_linearly_to_max():
-    data = aoc([offer(OUR, "24.00", winner=True)] + [offer(RIVAL, "40.00")])
+    data = aoc([offer(OUR, "24.00", winner=True), offer(RIVAL, "40.00")])
     fresh = settled("24.00", ceiling=usd("25.00"), ceiling_set_at=T0)
     decision = run(data, config(max_change="50%"), fresh)
     assert decision.new_price == usd("24.99")
