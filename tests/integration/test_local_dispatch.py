@@ -114,13 +114,13 @@ def test_context_carries_the_function_settings() -> None:
 
 
 def test_remaining_time_counts_down_and_a_late_finish_is_a_timeout() -> None:
-    dispatcher = Dispatcher(_stack(_spec("Slow", "slow", timeout=1)))
+    dispatcher = Dispatcher(_stack(_spec("Slow", "slow", timeout=0.5)))
 
-    result = dispatcher.invoke("Slow", {"seconds": 0.2})
-    assert 950 <= result["before"] <= 1000
-    assert result["after"] <= result["before"] - 190
+    result = dispatcher.invoke("Slow", {"seconds": 0.1})
+    assert 450 <= result["before"] <= 500
+    assert result["after"] <= result["before"] - 95
 
-    invocation = dispatcher.try_invoke("Slow", {"seconds": 1.05})
+    invocation = dispatcher.try_invoke("Slow", {"seconds": 0.55})
     assert invocation.error is not None
     assert invocation.error.error_type == "Sandbox.Timedout"
 
@@ -137,8 +137,8 @@ def test_event_is_a_copy_and_the_result_must_be_json() -> None:
 def test_missing_handlers_fail_like_the_runtime() -> None:
     dispatcher = Dispatcher(
         _stack(
-            _spec("NoModule", "x", handler="tests.integration.local.nowhere.handler"),
-            _spec("NoAttribute", "x", handler=f"{_HANDLERS}.nothing_here"),
+            replace(_spec("NoModule", "x"), handler="tests.integration.local.nowhere.handler"),
+            _spec("NoAttribute", "nothing_here"),
         )
     )
     with pytest.raises(FunctionError, match=r"Runtime\.ImportModuleError"):
