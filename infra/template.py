@@ -79,6 +79,8 @@ def transform(
     ``AWS::Region`` parameter value if given, else the environment's, else us-east-1.
     Intrinsics such as ``!Sub ${AWS::Region}`` stay symbolic in the output either way.
     """
+    import logging
+
     import boto3
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
@@ -87,6 +89,8 @@ def transform(
         undo_mark_unicode_str_in_template,
     )
 
+    # The translator warns on every call that its (remote) feature-toggle config is absent.
+    logging.getLogger("samtranslator.feature_toggle").setLevel(logging.ERROR)
     params = dict(parameter_values or {})
     region = params.get("AWS::Region") or boto3.session.Session().region_name or DEFAULT_REGION
     session = boto3.session.Session(region_name=region)

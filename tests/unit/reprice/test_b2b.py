@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
+from itertools import pairwise
 
 from functions.core.money import Money
 from functions.reprice.logic import RepricingState, Step, parse_notification
@@ -48,7 +49,7 @@ def test_documented_sample(sample):
         else:
             assert tiers[quantity] <= cut(price.amount)
     ladder = [prices.business_price, *(tiers[q] for q in sorted(tiers))]
-    assert all(a > b for a, b in zip(ladder, ladder[1:], strict=False))  # falls with quantity
+    assert all(a > b for a, b in pairwise(ladder))  # falls with quantity
     assert all(cfg.floor <= p <= cfg.max for p in ladder)
     assert decision.state.business_price == prices.business_price
     assert decision.state.b2b_tiers == tiers
