@@ -3,6 +3,7 @@
     sellerops demo  [--seed 1] [--sellers 2] [--skus 50] [--days 14] [--json]
     sellerops local [--port 3000]
     sellerops reprice replay --listings LISTINGS.csv --notifications FILE.jsonl [--json]
+    sellerops audit --reports DIR [--as-of YYYY-MM-DD] [--costs COSTS.csv] [--json]
 
 Heavy modules (moto, the simulator) are imported inside each command so that
 ``sellerops --help`` answers at once.
@@ -68,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="one notification JSON per line")
     replay.add_argument("--json", action="store_true",
                         help="print only JSON lines (one per decision) on stdout")
+
+    from functions.audit.cli import add_audit_arguments  # argparse only: cheap to import
+
+    add_audit_arguments(commands.add_parser(
+        "audit", help="audit downloaded FBA report files for claims (no AWS)",
+        description="Audit report files downloaded from Seller Central / the Reports API "
+        "and print the claims: open or expired, with amount, deadline and evidence. "
+        "Files are recognised by their header row (docs/AUDIT.md)."))
     return parser
 
 
@@ -90,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_replay(args.listings, args.notifications, as_json=args.json,
                           out=sys.stdout, err=sys.stderr)
+    if args.command == "audit":
+        from functions.audit.cli import run_audit_command
+
+        return run_audit_command(args, out=sys.stdout, err=sys.stderr)
     raise AssertionError(f"unhandled command {args.command}")  # argparse prevents this
 
 

@@ -30,7 +30,7 @@ from typing import Any, TextIO
 from functions.core.money import Money
 
 from .logic.decision import Decision
-from .logic.engine import decide, decide_push, observe, record_order
+from .logic.engine import decide, decide_push, is_stale, observe, record_order
 from .logic.listing_config import ListingConfig, ListingsCsvError, load_listings_csv
 from .logic.matching import candidates, match, match_order
 from .logic.notifications import (
@@ -76,8 +76,9 @@ class Replay:
 
     def __init__(self, listings: Sequence[ListingConfig]):
         self.listings = list(listings)
+        # A listing's current_price (when given) is our current price to start from.
         self.states: dict[tuple[str, str, str], RepricingState] = {
-            c.key: RepricingState() for c in self.listings
+            c.key: RepricingState(current_price=c.configured_current) for c in self.listings
         }
         self.seen_ids: set[str] = set()
         self.last_offer_change: dict[tuple[str, str, str, str], datetime] = {}
@@ -91,17 +92,13 @@ class Replay:
             except UnicodeDecodeError as exc:
                 return [self._error(line, None, f"not UTF-8: {exc.reason} at byte {exc.start}")]
         try:
-            data = json.loads(text, parse_float=Decimal)
+            data = json.loads(text.strip(), parse_float=Decimal)
         except json.JSONDecodeError as exc:
             return [self._error(line, None, f"not JSON: {exc.msg} (column {exc.colno})")]
         try:
             notification = parse_notification(data)
         except NotificationError as exc:
             return [self._error(line, _notification_id(data), str(exc))]
-        now = notification.occurred_at
-        if now is None:
-            return [self._error(line, notification.notification_id,
-                                f"{notification.notification_type}: EventTime: missing")]
         nid = notification.notification_id
         if nid is not None and nid in self.seen_ids:
             return self._skips(line, notification, "duplicate")
@@ -111,11 +108,14 @@ class Replay:
             return [ReplayRow(line, nid, None, None, "skip", None, None, None,
                               f"notification type {notification.notification_type} is not "
                               "handled by the Repricer")]
+        now = notification.occurred_at
+        if now is None:
+            return [self._error(line, nid, f"{notification.notification_type}: EventTime: "
+                                           "missing")]
         offer_change = notification.offer_change
         if offer_change is not None:
             key = offer_change.staleness_key()
-            last = self.last_offer_change.get(key)
-            if last is not None and offer_change.time_of_offer_change <= last:
+            if is_stale(offer_change, self.last_offer_change.get(key)):
                 return self._skips(line, notification, "stale")
             self.last_offer_change[key] = offer_change.time_of_offer_change
             return self._offer_change(line, nid, offer_change, now)
@@ -169,8 +169,8 @@ class Replay:
         for config, items in found:
             state, units = record_order(order, config, self.states[config.key], now)
             quantity = sum(i.quantity for i in items)
-            noted = (f"order {order.amazon_order_id} ({status}, {quantity} units): "
-                     f"{units} units in the last "
+            noted = (f"order {order.amazon_order_id} ({status}, {_units(quantity)}): "
+                     f"{_units(units)} in the last "
                      f"{config.push_window.total_seconds() / 3600:g} h")
             if config.strategy == "push":
                 decision = self._push(config, state, now)
@@ -231,6 +231,10 @@ class Replay:
     @staticmethod
     def _error(line: int, nid: str | None, reason: str) -> ReplayRow:
         return ReplayRow(line, nid, None, None, "error", None, None, None, reason)
+
+
+def _units(count: int) -> str:
+    return f"{count} unit" if count == 1 else f"{count} units"
 
 
 def _notification_id(data: Any) -> str | None:
@@ -301,7 +305,7 @@ def run_replay(listings_path: str, notifications_path: str, *, as_json: bool, ou
         rows = replay_lines(listings, enumerate(handle, start=1))
         if as_json:
             for row in rows:
-                out.write(json.dumps(row.as_dict(), ensure_ascii=False) + "\n")
+                out.write(json.dumps(row.as_dict()) + "\n")
             return 0
         collected = list(rows)
     out.write(format_table(collected) + "\n")

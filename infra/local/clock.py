@@ -443,10 +443,13 @@ class ScheduleClock:
                 entry = min(due, key=lambda e: (e.next_fire, e.name))
                 assert entry.next_fire is not None
                 self._now = max(self._now, entry.next_fire)
+                invocations = self.dispatcher.invocation_count
                 firings.extend(self._fire(entry, entry.next_fire))
                 if self.after_each is not None:
                     self.after_each()
-                self.sync()
+                # Only code can create schedules while time moves: re-read when some ran.
+                if self.dispatcher.invocation_count != invocations:
+                    self.sync()
             self._now = moment
         self.fired.extend(firings)
         return firings

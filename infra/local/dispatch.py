@@ -143,6 +143,7 @@ class Dispatcher:
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._cache_resets: list[Callable[[], None]] = [_clear_settings_cache]
         self._last_function: str | None = None
+        self.invocation_count = 0  # total, unlike the bounded history
 
     def add_cache_reset(self, reset: Callable[[], None]) -> None:
         """Call ``reset`` whenever the next invocation is for a different function."""
@@ -255,6 +256,7 @@ class Dispatcher:
                 finally:
                     invocation.duration_ms = (time.monotonic() - started) * 1000
         self.history.append(invocation)
+        self.invocation_count += 1
         return invocation
 
     def invocations(self, function: str | None = None) -> list[Invocation]:

@@ -408,9 +408,12 @@ class ApiServer:
     def url(self) -> str:
         return f"http://{self._server.server_address[0]}:{self.port}"
 
+    def _serve(self) -> None:
+        self._server.serve_forever(poll_interval=0.1)
+
     def start(self) -> ApiServer:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sellerops-local-api", daemon=True
+            target=self._serve, name="sellerops-local-api", daemon=True
         )
         self._thread.start()
         return self

@@ -13,6 +13,7 @@ Two ways to run it:
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -165,6 +166,9 @@ def moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """moto's threaded server on loopback (port 0: a free one); yields its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
+    # werkzeug logs every request at INFO on stderr unless its logger has a level
+    if logging.getLogger("werkzeug").level == logging.NOTSET:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     try:

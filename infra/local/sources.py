@@ -32,6 +32,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from infra.local.provision import EventSourceMappingSpec, ShadowRoute, Stack, ar
 logger = logging.getLogger(__name__)
 
 ASYNC_ATTEMPTS = 3  # one call + Lambda's two retries of an asynchronous invocation
+SHARD_REFRESH_SECONDS = 5.0  # how often a stream poller looks for new shards
 
 
 @dataclass
@@ -260,6 +262,7 @@ class _ShardState:
     after: str | None  # last sequence number checkpointed (None: start of the shard)
     attempts: int = 0  # failed attempts of the batch at the checkpoint
     window: int | None = None  # batch size while bisecting
+    iterator: str | None = None  # continues right after ``after`` (saves a call per poll)
 
 
 class StreamPoller:
@@ -273,6 +276,8 @@ class StreamPoller:
         self.mapping = mapping
         self.streams = stack.aws("dynamodbstreams")
         self._shards: dict[str, _ShardState] = {}
+        self._shard_list: list[str] = []
+        self._shards_listed_at = float("-inf")
         if mapping.starting_position == "LATEST":
             # Records written before the mapping existed are never delivered.
             for shard_id in self._shard_ids():
@@ -283,8 +288,12 @@ class StreamPoller:
         return self.mapping.logical_id
 
     def _shard_ids(self) -> list[str]:
-        description = self.streams.describe_stream(StreamArn=self.mapping.source_arn)
-        return [s["ShardId"] for s in description["StreamDescription"]["Shards"]]
+        now = time.monotonic()
+        if now - self._shards_listed_at > SHARD_REFRESH_SECONDS:
+            description = self.streams.describe_stream(StreamArn=self.mapping.source_arn)
+            self._shard_list = [s["ShardId"] for s in description["StreamDescription"]["Shards"]]
+            self._shards_listed_at = now
+        return self._shard_list
 
     def _iterator(self, shard_id: str, after: str | None) -> str:
         args: dict[str, Any] = {"StreamArn": self.mapping.source_arn, "ShardId": shard_id}
@@ -300,6 +309,23 @@ class StreamPoller:
             ShardIterator=self._iterator(shard_id, after), Limit=limit
         )
         return response.get("Records", [])
+
+    def _read_next(
+        self, shard_id: str, state: _ShardState, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Records after the checkpoint, and the iterator that follows them.
+
+        Reuses the iterator the last read returned when the checkpoint moved to its end;
+        the caller keeps the new one only if the checkpoint moves to the end of this read.
+        """
+        iterator = state.iterator or self._iterator(shard_id, state.after)
+        state.iterator = None
+        response = self.streams.get_records(ShardIterator=iterator, Limit=limit)
+        records = response.get("Records", [])
+        following = response.get("NextShardIterator")
+        if not records:
+            state.iterator = following
+        return records, following
 
     def _last_sequence(self, shard_id: str) -> str | None:
         last, after = None, None
@@ -320,7 +346,7 @@ class StreamPoller:
 
     def _poll_shard(self, shard_id: str, state: _ShardState, result: PollResult) -> None:
         mapping = self.mapping
-        raw = self._read(shard_id, state.after, state.window or mapping.batch_size)
+        raw, following = self._read_next(shard_id, state, state.window or mapping.batch_size)
         if not raw:
             return
         result.received += len(raw)
@@ -329,6 +355,7 @@ class StreamPoller:
         result.filtered += len(records) - len(selected)
         if not selected:
             state.after, state.attempts, state.window = self._seq(records[-1]), 0, None
+            state.iterator = following
             return
         invocation = self.dispatcher.try_invoke(mapping.function, {"Records": selected})
         result.invocations.append(invocation)
@@ -344,6 +371,7 @@ class StreamPoller:
         if not whole_batch and failed_from is None:
             result.succeeded += len(selected)
             state.after, state.attempts, state.window = self._seq(records[-1]), 0, None
+            state.iterator = following
             return
         if whole_batch:
             failed_from = sequences[0]
@@ -473,8 +501,19 @@ def sns_event(envelope: dict[str, Any], *, subscription_arn: str) -> dict[str, A
     }
 
 
+def _json_path(path: str, event: Any) -> Any:
+    from jsonpath_ng.ext import parse
+
+    matches = parse(path).find(event)
+    return matches[0].value if matches else None
+
+
 def target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
-    """What an EventBridge target receives: the event, or its Input/InputPath/transform."""
+    """What an EventBridge target receives: the event, or its Input/InputPath/transform.
+
+    In an ``InputTransformer`` template a string value is inserted as it is (the template
+    supplies any quotes) and anything else as JSON, as EventBridge does.
+    """
     if "Input" in target:
         text = target["Input"]
         try:
@@ -482,20 +521,24 @@ def target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
         except (TypeError, ValueError):
             return text
     if target.get("InputPath"):
-        from jsonpath_ng.ext import parse
-
-        matches = parse(target["InputPath"]).find(event)
-        return matches[0].value if matches else None
+        return _json_path(target["InputPath"], event)
     transformer = target.get("InputTransformer")
-    if transformer:
-        from moto.events.utils import EventTemplateParser
-
-        return EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"),
-            input_paths_map=transformer.get("InputPathsMap", {}),
-            event=event,
-        )
-    return event
+    if not transformer:
+        return event
+    values: dict[str, Any] = {
+        name: _json_path(path, event)
+        for name, path in (transformer.get("InputPathsMap") or {}).items()
+    }
+    values["aws.events.event.json"] = event
+    values["aws.events.event"] = event
+    text = transformer.get("InputTemplate", "")
+    for name, value in values.items():
+        inserted = value if isinstance(value, str) else json.dumps(value)
+        text = text.replace(f"<{name}>", inserted)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 class ShadowRoutePoller:

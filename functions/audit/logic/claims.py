@@ -308,8 +308,17 @@ def allocate(
 
 
 # -- which reimbursements pay which category --------------------------------------------
+_REASON_KEYS: dict[str, str] = {}
+
+
 def reason_key(reason: str) -> str:
-    return reason.strip().lower().replace("_", "").replace("-", "").replace(" ", "")
+    """``Lost_Warehouse`` → ``lostwarehouse`` (reasons are compared normalised)."""
+    key = _REASON_KEYS.get(reason)
+    if key is None:
+        key = reason.strip().lower().replace("_", "").replace("-", "").replace(" ", "")
+        if len(_REASON_KEYS) < 1000:
+            _REASON_KEYS[reason] = key
+    return key
 
 
 REVERSAL = "reimbursementreversal"
@@ -332,14 +341,21 @@ def pays(category: Category, reason: str) -> bool:
     return _PAID_BY[category](reason_key(reason))
 
 
+_CATEGORY_OF_REASON: dict[str, Category | None] = {}
+
+
 def category_paid_by(reason: str) -> Category | None:
-    """The inventory category a payment reason belongs to (for reversals' originals)."""
+    """The category whose units a payment reason pays: LOST_WAREHOUSE, DAMAGED_WAREHOUSE,
+    INBOUND_SHORTFALL or RETURN_NOT_RECEIVED (customer side), else None."""
+    if reason in _CATEGORY_OF_REASON:
+        return _CATEGORY_OF_REASON[reason]
     key = reason_key(reason)
-    for category in (Category.LOST_WAREHOUSE, Category.DAMAGED_WAREHOUSE,
-                     Category.INBOUND_SHORTFALL, Category.RETURN_NOT_RECEIVED):
-        if _PAID_BY[category](key):
-            return category
-    return None
+    found = next((c for c in (Category.LOST_WAREHOUSE, Category.DAMAGED_WAREHOUSE,
+                              Category.INBOUND_SHORTFALL, Category.RETURN_NOT_RECEIVED)
+                  if _PAID_BY[c](key)), None)
+    if len(_CATEGORY_OF_REASON) < 1000:
+        _CATEGORY_OF_REASON[reason] = found
+    return found
 
 
 # Categories whose claims are settled by money, not units.

@@ -42,6 +42,8 @@ DISPOSITION_IN_REASON = "P"
 # Ledger event types the audit reads; the rest (Shipments, WhseTransfers, VendorReturns)
 # are skipped by the parser after a shape check.
 LEDGER_EVENTS_AUDITED = frozenset({ADJUSTMENTS, RECEIPTS, CUSTOMER_RETURNS})
+# Adjustments the audit reads; the rest (Q, D, G, N, O, 3, 4, ...) are skipped likewise.
+ADJUSTMENT_REASONS_AUDITED = LOSS_REASONS | DAMAGE_REASONS | {FOUND_REASON, DISPOSITION_IN_REASON}
 
 FULFILLMENT_FEE = "fbaperunitfulfillmentfee"
 _EVIDENCE_LINES = 4
@@ -316,35 +318,36 @@ class Catalog:
         self.asin_of_sku: dict[str, str] = {}
         self.country_of_fnsku: dict[str, str] = {}
 
-    def _link(self, sku: str, fnsku: str, asin: str) -> None:
-        if sku and fnsku:
-            _set_min(self.fnsku_of_sku, sku, fnsku)
-            _set_min(self.sku_of_fnsku, fnsku, sku)
-        if asin:
-            if fnsku:
-                _set_min(self.asin_of_fnsku, fnsku, asin)
-            if sku:
-                _set_min(self.asin_of_sku, sku, asin)
-
     @classmethod
     def build(cls, data: AuditData) -> Catalog:
-        catalog = cls()
+        links: set[tuple[str, str, str]] = set()
+        countries: set[tuple[str, str]] = set()
         for store in (data.losses, data.damages, data.found, data.ledger_returns):
             for e in store.values():
-                if not e.msku.startswith("Amazon.Found."):
-                    catalog._link(e.msku, e.fnsku, e.asin)
+                links.add((e.msku, e.fnsku, e.asin))
                 if e.country:
-                    _set_min(catalog.country_of_fnsku, e.fnsku, e.country.upper())
-        for r in data.reimbursements.values():
-            catalog._link(r.sku, r.fnsku, r.asin)
-        for c in data.returns.values():
-            catalog._link(c.sku, c.fnsku, c.asin)
-        for f in data.fees.values():
-            catalog._link(f.sku, f.fnsku, f.asin)
-        for i in data.inbound.values():
-            catalog._link(i.sku, i.fnsku, "")
-        for o in data.removal_orders.values():
-            catalog._link(o.sku, o.fnsku, "")
+                    countries.add((e.fnsku, e.country))
+        for group in (data.reimbursements.values(), data.returns.values(), data.fees.values()):
+            for r in group:
+                links.add((r.sku, r.fnsku, r.asin))
+        for group in (data.inbound.values(), data.removal_orders.values()):
+            for i in group:
+                links.add((i.sku, i.fnsku, ""))
+        catalog = cls()
+        # Sorted, so that where an id maps to several, the smallest wins whatever the order.
+        for sku, fnsku, asin in sorted(links):
+            if sku.startswith("Amazon.Found."):
+                sku = ""
+            if sku and fnsku:
+                catalog.fnsku_of_sku.setdefault(sku, fnsku)
+                catalog.sku_of_fnsku.setdefault(fnsku, sku)
+            if asin:
+                if fnsku:
+                    catalog.asin_of_fnsku.setdefault(fnsku, asin)
+                if sku:
+                    catalog.asin_of_sku.setdefault(sku, asin)
+        for fnsku, country in sorted(countries):
+            catalog.country_of_fnsku.setdefault(fnsku, country.upper())
         return catalog
 
     def fnsku(self, sku: str) -> str:
@@ -360,12 +363,6 @@ class Catalog:
         """The marketplace currency of an FNSKU's ledger rows (``Country``), if known."""
         country = self.country_of_fnsku.get(fnsku)
         return None if country is None else COUNTRY_CURRENCY.get(country)
-
-
-def _set_min(mapping: dict[str, str], key: str, value: str) -> None:
-    old = mapping.get(key)
-    if old is None or value < old:
-        mapping[key] = value
 
 
 def _position(record: Any) -> tuple[str, int]:

@@ -12,7 +12,7 @@ Typical use (a handler, the replay CLI)::
 """
 
 from .decision import B2BPrices, Decision, Proposal, Tier
-from .engine import decide, decide_push, observe, record_order
+from .engine import decide, decide_push, is_stale, observe, record_order
 from .guardrails import bounds_problem, guard
 from .listing_config import (
     CSV_COLUMNS,
@@ -73,6 +73,7 @@ __all__ = [
     "decide",
     "decide_push",
     "guard",
+    "is_stale",
     "load_listings_csv",
     "market_view",
     "match",

@@ -93,7 +93,7 @@ def decide_b2b(
     business = guarded.price if guarded.action == "change" else old_business
     if business is None:
         return decision("hold", "b2b_hold", f"B2B: no business price can be set ({why})")
-    notes.append(f"business price {business.to_str()} (B2C {base.to_str()} − "
+    notes.append(f"business price {business.to_str()} (B2C {base.to_str()} - "
                  f"{config.b2b_discount}; {why}{'; ' + guarded.note if guarded.note else ''})")
 
     tiers: list[Tier] = []

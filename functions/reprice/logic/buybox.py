@@ -7,6 +7,7 @@ price with our shipping − points):
    to a Buy Box below the pending price; past it, stop waiting and flag for reconciliation.
    ``External`` triggers (an off-Amazon price crossed the threshold) check suppression only.
 2. *No competitor* → ``no_competition``: ``max`` steps toward max_price, ``hold`` holds.
+   (No competitor and no Buy Box at all: we alone are suppressed → rule 6.)
 3. *Lost after a climb*: we won at P_w, climbed to P_c and a rival now wins at ≥ P_w →
    back to P_w and remember P_c as a ceiling (relaxing linearly to max over ``ceiling_ttl``).
 4. *Rival wins* → its Buy Box price − ``undercut`` (``amazon_mode`` match_only: no
@@ -14,6 +15,8 @@ price with our shipping − points):
    below the Buy Box and still losing → hold (lowering would not win it).
 5. *We win* → never lower. After ``climb_interval`` since our last change:
    min(max(current + climb_step, next rival above − undercut), ceiling − tick, max).
+   Climbs (here and in rule 2) also stay under the competitive price threshold when the
+   notification gives one (above it the offer loses Buy Box eligibility).
 6. *Suppressed* (no Buy Box at all) → threshold − tick, else our last price that had a
    Buy Box.
 """
@@ -104,12 +107,14 @@ def decide_buybox(
         return Proposal("external", prefix + "External (off-Amazon) price change and the "
                                              "Buy Box is not suppressed: nothing to do", state)
 
-    # 2. no competitor
+    # 2. no competitor (a suppressed Buy Box with nobody else: rule 6, never climb)
     if not view.competitors and view.rival_winner is None:
         if view.sibling_wins:
             return Proposal("sibling_wins", prefix + "the Buy Box is held by another offer "
                                                      "of ours; no competitor", state)
-        return _no_competition(view, config, state, now, current, prefix)
+        if view.suppressed and not view.we_win and view.our_offer is not None:
+            return _suppressed(view, config, state, current, pricing, prefix)
+        return _no_competition(view, config, state, now, current, prefix, pricing)
 
     # 3. lost after a climb
     lost = _lost_after_climb(view, config, state, now, current, pricing)
@@ -137,28 +142,39 @@ def decide_buybox(
     return Proposal("no_rule", prefix + "no Buy Box rule applies", state)
 
 
+def _threshold_cap(view: MarketView, config: ListingConfig, pricing: _Pricing) -> Money | None:
+    """Highest listing price that stays under the competitive price threshold, if known."""
+    if view.threshold is None:
+        return None
+    return pricing.listing(view.threshold - Money(config.tick, config.currency))
+
+
 def _no_competition(
     view: MarketView, config: ListingConfig, state: RepricingState, now: datetime,
-    current: Money | None, prefix: str,
+    current: Money | None, prefix: str, pricing: _Pricing,
 ) -> Proposal:
     if config.no_competition == "hold":
         return Proposal("no_competition", prefix + "no competitor: holding "
                                                    "(no_competition hold)", state)
+    top, what = config.max, "max_price"
+    cap = _threshold_cap(view, config, pricing)
+    if cap is not None and cap < top:
+        top, what = cap, "the competitive price threshold"
     if current is None:
-        return Proposal("no_competition", prefix + "no competitor: to max_price", state,
-                        target=config.max)
-    if current >= config.max:
-        return Proposal("no_competition", prefix + "no competitor and already at max_price",
+        return Proposal("no_competition", prefix + f"no competitor: to {what}", state,
+                        target=top)
+    if current >= top:
+        return Proposal("no_competition", prefix + f"no competitor and already at {what}",
                         state)
     waited = _climb_wait(config, state, now)
     if waited is not None:
         return Proposal("no_competition", prefix + f"no competitor; next step up after {waited}",
                         state)
-    target = min(current + config.climb_step.of(current), config.max)
+    target = min(current + config.climb_step.of(current), top)
     return Proposal(
         "no_competition",
-        prefix + f"no competitor: step up {config.climb_step} toward max_price "
-                 f"{config.max.to_str()}",
+        prefix + f"no competitor: step up {config.climb_step} toward {what} "
+                 f"{top.round_down().to_str()}",
         state, target=target, climb=True,
     )
 
@@ -176,7 +192,7 @@ def _lost_after_climb(
                           climbed_to=None)
     return Proposal(
         "lost_after_climb",
-        f"lost the Buy Box after climbing {won_at.to_str()} → {climbed_to.to_str()} "
+        f"lost the Buy Box after climbing {won_at.to_str()} -> {climbed_to.to_str()} "
         f"({rival.seller_id} wins at {rival.landed.to_str()} landed): back to "
         f"{won_at.to_str()}, ceiling {climbed_to.to_str()} for {_hours(config)} h",
         state, target=won_at, urgent=True,
@@ -223,27 +239,33 @@ def _we_win(
     if waited is not None:
         return Proposal("winning", prefix + f"we win the Buy Box at {current.to_str()}; next "
                                             f"climb after {waited}", state)
-    candidate = current + config.climb_step.of(current)
+    step_to = current + config.climb_step.of(current)
+    candidate, toward = step_to, f"one climb_step ({config.climb_step})"
     above = view.cheapest_above(pricing.landed(current))
     if above is not None:
         under_next = pricing.listing(above.landed - _undercut(config, above, current))
-        candidate = max(candidate, under_next)
+        if under_next > step_to:
+            candidate = under_next
+            toward = f"just under {above.seller_id} at {above.landed.to_str()} landed"
+        else:
+            toward += f"; next rival {above.seller_id} at {above.landed.to_str()} landed"
     cap, capped_by = config.max, "max_price"
     ceiling = effective_ceiling(state, config, now)
     if ceiling is not None and ceiling - Money(config.tick, config.currency) < cap:
         cap, capped_by = ceiling - Money(config.tick, config.currency), "the ceiling"
     if state.ceiling is not None and ceiling is None:
         state = state.updated(ceiling=None, ceiling_set_at=None)
+    threshold_cap = _threshold_cap(view, config, pricing)
+    if threshold_cap is not None and threshold_cap < cap:
+        cap, capped_by = threshold_cap, "the competitive price threshold"
     target = min(candidate, cap)
     if target <= current:
         return Proposal("winning", prefix + f"we win the Buy Box at {current.to_str()}; at "
                                             f"{capped_by}: holding", state)
-    toward = f"just under {above.seller_id} at {above.landed.to_str()} landed" \
-        if above is not None else "no rival above"
+    if target < candidate:
+        toward += f", capped by {capped_by} {cap.round_down().to_str()}"
     return Proposal(
-        "climb",
-        prefix + f"we win the Buy Box at {current.to_str()}: climb ({toward}; "
-                 f"capped by {capped_by} {cap.round_down().to_str()})",
+        "climb", prefix + f"we win the Buy Box at {current.to_str()}: climb {toward}",
         state, target=target, climb=True,
     )
 

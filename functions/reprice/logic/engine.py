@@ -23,7 +23,7 @@ from .decision import Decision, Proposal
 from .fixed import decide_fixed
 from .guardrails import bounds_problem, guard
 from .listing_config import ListingConfig
-from .notifications import OrderChange
+from .notifications import AnyOfferChanged, OrderChange
 from .offers import MarketView
 from .push import decide_push as _push_proposal
 from .state import RepricingState
@@ -32,6 +32,12 @@ from .state import RepricingState
 def _require_utc(now: datetime) -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime (UTC)")
+
+
+def is_stale(payload: AnyOfferChanged, last_applied: datetime | None) -> bool:
+    """DESIGN §3: a TimeOfOfferChange not newer than the last applied one for the same
+    (seller, marketplace, ASIN, condition) — ``payload.staleness_key()`` — is stale."""
+    return last_applied is not None and payload.time_of_offer_change <= last_applied
 
 
 def observe(

@@ -430,7 +430,7 @@ class Envelope(Lenient):
     payload_version: OptStr = None
     event_time: UtcDateTime | None = None
     notification_metadata: NotificationMetadata = NotificationMetadata()
-    payload: dict[str, Any] | None = None
+    payload: Any = None
 
 
 Payload = AnyOfferChanged | B2BAnyOfferChanged | OrderChange
@@ -509,6 +509,25 @@ def _describe(error: ValidationError, prefix: str) -> tuple[str, str]:
     return path, message
 
 
+def _unhandled(data: dict[str, Any]) -> Notification | None:
+    """A bare Notification for a type the Repricer does not handle, read best-effort."""
+    folded = {fold_key(k): v for k, v in data.items() if isinstance(k, str)}
+    kind = folded.get("notificationtype")
+    if not isinstance(kind, str) or not kind.strip() or kind.strip().upper() in HANDLED_TYPES:
+        return None
+    meta = folded.get("notificationmetadata")
+    meta = {fold_key(k): v for k, v in meta.items()} if isinstance(meta, dict) else {}
+    nid = meta.get("notificationid")
+    payload = folded.get("payload")
+    return Notification(
+        notification_type=kind.strip().upper(),
+        notification_id=nid if isinstance(nid, str) and nid else None,
+        event_time=None, publish_time=None, notification_version=None, payload_version=None,
+        subscription_id=None, application_id=None, payload=None,
+        raw_payload=payload if isinstance(payload, dict) else {},
+    )
+
+
 def parse_notification(data: Any) -> Notification:
     """Parse one SP-API notification (the SQS message body, already JSON-decoded).
 
@@ -521,13 +540,16 @@ def parse_notification(data: Any) -> Notification:
     try:
         envelope = Envelope.model_validate(data)
     except ValidationError as exc:
+        unhandled = _unhandled(data)
+        if unhandled is not None:
+            return unhandled  # a type we do not handle is acknowledged, whatever its shape
         path, reason = _describe(exc, "")
         raise NotificationError(reason, field=path.lstrip(".") or None) from None
     kind = envelope.notification_type
     if not kind:
         raise NotificationError("missing", field="NotificationType")
     meta = envelope.notification_metadata
-    raw = envelope.payload or {}
+    raw = envelope.payload if isinstance(envelope.payload, dict) else {}
     payload: Payload | None = None
     if kind in _PAYLOAD_MODELS:
         if not meta.notification_id:

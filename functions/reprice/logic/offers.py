@@ -124,9 +124,9 @@ def _why_ignored(offer: Offer, config: ListingConfig, our_seller: str) -> str | 
     if config.exclude_fbm and not offer.is_fulfilled_by_amazon:
         return "FBM (exclude_fbm)"
     if landed.amount < config.min_price * ABSURD_LOW:
-        return f"absurd price {landed.to_str()} (< 0.5 × min_price)"
+        return f"absurd price {landed.to_str()} (< 0.5 x min_price)"
     if landed.amount > config.max_price * ABSURD_HIGH:
-        return f"absurd price {landed.to_str()} (> 3 × max_price)"
+        return f"absurd price {landed.to_str()} (> 3 x max_price)"
     return None
 
 

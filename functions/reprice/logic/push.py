@@ -77,7 +77,7 @@ def decide_push(
     if units >= config.push_fast_units:
         up = level + 1
         if up >= count:
-            return Proposal("push_top", f"push: {units} units in {window} h (fast ≥ "
+            return Proposal("push_top", f"push: {units} units in {window} h (fast >= "
                                         f"{config.push_fast_units}) but already at the top "
                                         f"{where}", state)
         ceiling = state.push_ceiling_level
@@ -86,7 +86,7 @@ def decide_push(
                                             f"{ceiling + 1} failed before (ceiling): holding "
                                             f"{where}", state)
         state = state.updated(push_level=up, push_level_since=now, push_last_move="up")
-        return Proposal("push_up", f"push: {units} units in {window} h (fast ≥ "
+        return Proposal("push_up", f"push: {units} units in {window} h (fast >= "
                                    f"{config.push_fast_units}): up to level {up + 1}/{count}",
                         state, target=levels[up])
     if units <= config.push_slow_units:
@@ -101,11 +101,11 @@ def decide_push(
                             state, target=levels[level - 1])
         if level == 0:
             state = state.updated(push_last_move=None)
-            return Proposal("push_bottom", f"push: {units} units in {window} h (slow ≤ "
+            return Proposal("push_bottom", f"push: {units} units in {window} h (slow <= "
                                            f"{config.push_slow_units}) but already at the "
                                            f"lowest {where}", state)
         state = state.updated(push_level=level - 1, push_level_since=now, push_last_move="down")
-        return Proposal("push_down", f"push: {units} units in {window} h (slow ≤ "
+        return Proposal("push_down", f"push: {units} units in {window} h (slow <= "
                                      f"{config.push_slow_units}): down to level {level}/{count}",
                         state, target=levels[level - 1])
     state = state.updated(push_last_move=None)

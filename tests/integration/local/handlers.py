@@ -59,6 +59,8 @@ def stream_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def record_event(event: Any, context: Any) -> None:
     _record("record_event", event, context)
+    if os.environ.get("RECORD_EVENT_FAILS"):
+        raise RuntimeError("RECORD_EVENT_FAILS is set")
 
 
 def api_echo(event: dict[str, Any], context: Any) -> dict[str, Any]:

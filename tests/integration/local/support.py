@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from infra.local.runtime import LocalStack, in_process
-from infra.local.sources import EventSources
+from infra.local.clock import ScheduleClock
+from infra.local.sources import EventSources, StreamPoller
 from tests.integration.local import handlers
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURE_TEMPLATE = ROOT / "tests" / "fixtures" / "local_template.yaml"
 REPO_TEMPLATE = ROOT / "template.yaml"
+_STRICT_PURGE = "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"
 
 
 @contextmanager
@@ -32,19 +37,57 @@ def shared_fixture_stack(**options: Any) -> Iterator[LocalStack]:
         yield local
 
 
-def reset(local: LocalStack) -> LocalStack:
+def reset(local: LocalStack, start: datetime | None = None) -> LocalStack:
     """Empty every queue and forget past calls, pollers' state and invocations.
 
-    Provisioning costs ~0.3 s (moto generates RSA keys for KMS and Cognito), so modules
-    whose tests only use queues and the API share one stack and reset it between tests.
+    Provisioning costs ~0.3 s (moto generates RSA keys for KMS and Cognito), so a module
+    shares one stack and resets it between tests: queues purged, stream pollers starting
+    after what earlier tests wrote, schedules created at run time deleted, and a new
+    schedule clock starting at ``start``.
     """
     sqs = local.stack.aws("sqs")
-    for url in sqs.list_queues().get("QueueUrls", []):
-        sqs.purge_queue(QueueUrl=url)
+    # moto refuses a second purge within 60 s unless told not to (in-process: read now)
+    strict = os.environ.get(_STRICT_PURGE)
+    os.environ[_STRICT_PURGE] = "false"
+    try:
+        for url in sqs.list_queues().get("QueueUrls", []):
+            sqs.purge_queue(QueueUrl=url)
+    finally:
+        if strict is None:
+            os.environ.pop(_STRICT_PURGE)
+        else:
+            os.environ[_STRICT_PURGE] = strict
     handlers.CALLS.clear()
     local.dispatcher.history.clear()
     local.sources = EventSources(local.stack, local.dispatcher)
+    # stream records of earlier tests stay in the stream: start the pollers after them
+    local.sources.pollers = [
+        StreamPoller(local.stack, local.dispatcher, replace(p.mapping, starting_position="LATEST"))
+        if isinstance(p, StreamPoller)
+        else p
+        for p in local.sources.pollers
+    ]
+    _delete_runtime_schedules(local)
+    local.clock = ScheduleClock(
+        local.stack, local.dispatcher, start=start, after_each=local.sources.drain
+    )
     return local
+
+
+def _delete_runtime_schedules(local: LocalStack) -> None:
+    """Remove schedules and rules a test created through the API (not the template's)."""
+    scheduler = local.stack.aws("scheduler")
+    template_names = {r.physical_id for r in local.stack.resources.values()}
+    for schedule in scheduler.list_schedules()["Schedules"]:
+        if schedule["Name"] not in template_names:
+            scheduler.delete_schedule(Name=schedule["Name"], GroupName=schedule["GroupName"])
+    events = local.stack.aws("events")
+    for rule in events.list_rules()["Rules"]:
+        if rule["Name"] not in template_names:
+            targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+            if targets:
+                events.remove_targets(Rule=rule["Name"], Ids=[t["Id"] for t in targets])
+            events.delete_rule(Name=rule["Name"])
 
 
 def calls(handler: str) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ PascalCase as Amazon sends ANY_OFFER_CHANGED; amounts are Decimals (as
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -218,3 +219,14 @@ def run(data: dict[str, Any], cfg: ListingConfig, state: Any = None, now: dateti
     assert len(result.matched) == 1, result
     view = market_view(payload, cfg, result.matched[0].our_offer)
     return decide(view, cfg, state, now or notification.occurred_at)
+
+
+def to_json(data: Any) -> str:
+    """One JSON line as Amazon writes it: amounts as JSON numbers."""
+    return json.dumps(data, default=_number, separators=(",", ":"))
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)  # repr of the float is the decimal text for these amounts
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

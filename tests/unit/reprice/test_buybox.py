@@ -304,3 +304,19 @@ def test_fixed_price_strategy():
     assert again.action == "hold"
     clamped = run(data, config(strategy="fixed", fixed_price="35.00", max_change="50%"))
     assert clamped.new_price == usd("30.00")
+
+
+def test_climbs_stay_under_the_competitive_price_threshold():
+    data = aoc([offer(OUR, "24.00", winner=True), offer(RIVAL, "40.00")], threshold="25.00")
+    decision = run(data, config(max_change="50%"), settled("24.00"))
+    assert decision.new_price == usd(D("25.00") - D("0.01"))
+    alone = aoc([offer(OUR, "24.00", winner=True)], threshold="24.50")
+    assert run(alone, config(), settled("24.00")).new_price == usd("24.24")  # one 1% step
+    capped = run(alone, config(climb_step="2.00"), settled("24.00"))
+    assert capped.new_price == usd("24.49")
+
+
+def test_alone_and_suppressed_goes_under_the_threshold_instead_of_climbing():
+    data = aoc([offer(OUR, "27.00")], threshold="25.00")
+    decision = run(data, config(), settled("27.00"))
+    assert decision.rule == "suppressed" and decision.new_price == usd("24.99")

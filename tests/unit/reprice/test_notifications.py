@@ -226,3 +226,10 @@ def test_unhandled_type_needs_no_id():
 )
 def test_conditions_normalise(raw, expected):
     assert normalise_condition(raw) == expected
+
+
+def test_unhandled_type_of_any_shape_is_acknowledged_not_rejected():
+    n = parse_notification({"notificationType": "Some_New_Type", "eventTime": "not a time",
+                            "payload": [1, 2], "notificationMetadata": {"notificationId": "n1"}})
+    assert (n.notification_type, n.notification_id, n.is_handled) == ("SOME_NEW_TYPE", "n1",
+                                                                      False)

@@ -5,7 +5,6 @@ the currency's tick, and the same input always gives the same decision."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 from itertools import pairwise
@@ -27,7 +26,7 @@ from functions.reprice.logic import (
 from functions.reprice.logic.guardrails import max_move
 from functions.reprice.replay import Replay
 
-from .builders import OUR, T0, aoc, b2b, offer
+from .builders import OUR, T0, aoc, b2b, offer, to_json
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -37,7 +36,8 @@ AMAZON = {"USD": "ATVPDKIKX0DER", "EUR": "A3JWKAKR8XB7XF", "JPY": "AN1VRQENFRJN5
 
 def on_tick(currency: str, low: Decimal, high: Decimal):
     step = tick(currency)
-    return st.integers(int(low / step), int(high / step)).map(lambda n: Decimal(n) * step)
+    first, last = int(low / step), int(high / step)
+    return st.integers(min(first, last), max(first, last)).map(lambda n: Decimal(n) * step)
 
 
 def steps(currency: str, percent_max: int, amount_max: Decimal):
@@ -68,8 +68,8 @@ def configs(draw, strategy=None):
         "below_floor": draw(st.sampled_from(["floor", "hold"])),
         "no_competition": draw(st.sampled_from(["max", "hold"])),
         "amazon_mode": draw(st.sampled_from(["compete", "match_only", "ignore"])),
-        "exclude_fbm": draw(st.booleans()),
-        "min_feedback": draw(st.sampled_from([0, 90, 97])),
+        "exclude_fbm": draw(st.sampled_from([False, False, False, True])),
+        "min_feedback": draw(st.sampled_from([0, 0, 0, 90, 97])),
         "fixed_price": draw(on_tick(currency, low / 2, high * 2 + scale)),
         "b2b_discount": draw(steps(currency, 20, Decimal(3) * scale)),
         "b2b_tiers": draw(st.dictionaries(st.sampled_from([2, 5, 10, 20]),
@@ -93,7 +93,9 @@ def offers(draw, config: ListingConfig):
     sellers = draw(st.lists(st.sampled_from(rivals), max_size=5))
     if draw(st.integers(0, 9)) < 7:
         sellers.insert(draw(st.integers(0, len(sellers))), OUR)
-    winners = draw(st.sets(st.integers(0, max(len(sellers) - 1, 0)), max_size=2))
+    count = draw(st.sampled_from([0, 1, 1, 1, 2])) if sellers else 0
+    winners = draw(st.sets(st.integers(0, len(sellers) - 1), min_size=min(count, len(sellers)),
+                           max_size=min(count, len(sellers)))) if sellers else set()
     result = []
     for index, seller in enumerate(sellers):
         fba = config.fulfillment == "FBA" if seller == OUR and draw(st.booleans()) \
@@ -102,8 +104,8 @@ def offers(draw, config: ListingConfig):
             on_tick(currency, Decimal(0), high / 5 + 1))
         result.append(offer(
             seller, draw(price), shipping=shipping, fba=fba, winner=index in winners,
-            featured=draw(st.sampled_from([True, True, True, False])), currency=currency,
-            feedback=(draw(st.integers(0, 5000)), draw(st.integers(50, 100))),
+            featured=draw(st.sampled_from([True] * 5 + [False])), currency=currency,
+            feedback=(draw(st.integers(0, 5000)), draw(st.sampled_from([80, 95, 98, 100]))),
         ))
     return result
 
@@ -142,8 +144,9 @@ def scenarios(draw):
     data = aoc(
         draw(offers(config)), marketplace=config.marketplace_id, currency=config.currency,
         condition=draw(st.sampled_from(["new", "New", "new_new"])),
-        change_type=draw(st.sampled_from(["Internal", "FeaturedOffer", "External", None, ""])),
-        buy_box=draw(st.sampled_from(["auto", None])),
+        change_type=draw(st.sampled_from(["Internal", "Internal", "FeaturedOffer", "External",
+                                          None, ""])),
+        buy_box=draw(st.sampled_from(["auto", "auto", "auto", None])),
         threshold=draw(st.none() | on_tick(config.currency, config.min_price / 2,
                                            config.max_price * 2)),
         asin=config.asin,
@@ -234,7 +237,7 @@ def test_replayed_sequences_stay_inside_the_bounds(data):
         notification = aoc(data.draw(offers(config)), marketplace=config.marketplace_id,
                            currency=config.currency, asin=config.asin,
                            toc=T0 + timedelta(minutes=20 * number))
-        for row in replay.process(number, json.dumps(notification, default=str)):
+        for row in replay.process(number, to_json(notification)):
             assert row.action in {"change", "hold", "skip"}
             if row.action == "change":
                 new = Money.of(row.new_price, config.currency)

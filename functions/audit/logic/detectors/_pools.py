@@ -15,6 +15,7 @@ payments), or by a receipt (inbound payments); each such row justifies one unit 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -62,23 +63,29 @@ def reversal_outcomes(data: AuditData) -> list[ReversalOutcome]:
     cached = data.cache.get("reversals")
     if cached is not None:
         return cached
-    rows = sorted(data.reimbursements.values(),
-                  key=lambda r: (r.approval_date, r.reimbursement_id, r.fnsku))
+    reversals = sorted((r for r in data.reimbursements.values()
+                        if reason_key(r.reason) == REVERSAL), key=_payment_order)
+    # Index only what the (few) reversals can refer to.
+    wanted_ids = {rv.original_reimbursement_id for rv in reversals}
     by_id: dict[str, list[Reimbursement]] = {}
-    for r in rows:
+    for r in sorted((r for r in data.reimbursements.values()
+                     if r.reimbursement_id in wanted_ids), key=_payment_order):
         by_id.setdefault(r.reimbursement_id, []).append(r)
-    found = _by_fnsku(data.found.values())
+    wanted_fnskus = {_fnsku(data, rv) for rv in reversals}
+    found = _by_fnsku(e for e in data.found.values() if e.fnsku in wanted_fnskus)
     receipts: dict[str, list[LedgerEntry]] = {}
-    for (_shipment, fnsku), total in sorted(data.receipts.items()):
+    for key in sorted(k for k in data.receipts if k[1] in wanted_fnskus):
+        total = data.receipts[key]
         if total.entries:
-            receipts.setdefault(fnsku, []).append(total.entries[0])
-    returns = _returns_by_order(data)
+            receipts.setdefault(key[1], []).append(total.entries[0])
+    wanted_orders = {rv.amazon_order_id for rv in reversals if rv.amazon_order_id}
+    wanted_orders |= {o.amazon_order_id for rows in by_id.values() for o in rows
+                      if o.amazon_order_id}
+    returns = _returns_by_order(data, wanted_orders)
     used: dict[int, int] = {}  # id(row) → units already used to justify a reversal
 
     outcomes = []
-    for rv in rows:
-        if reason_key(rv.reason) != REVERSAL:
-            continue
+    for rv in reversals:
         fnsku = _fnsku(data, rv)
         candidates = by_id.get(rv.original_reimbursement_id, [])
         original = next((o for o in candidates if _fnsku(data, o) == fnsku),
@@ -94,20 +101,19 @@ def reversal_outcomes(data: AuditData) -> list[ReversalOutcome]:
         order_id = rv.amazon_order_id or (original.amazon_order_id if original else "")
         sources: list[list[Any]] = []
         if category in (Category.LOST_WAREHOUSE, Category.DAMAGED_WAREHOUSE, None):
-            sources.append([e for e in found.get(fnsku, []) if start <= e.at <= end])
+            sources.append([(e, e.quantity) for e in found.get(fnsku, []) if start <= e.at <= end])
         if category is Category.INBOUND_SHORTFALL:
-            sources.append([e for e in receipts.get(fnsku, []) if start <= e.at <= end])
+            sources.append([(e, e.quantity) for e in receipts.get(fnsku, [])
+                            if start <= e.at <= end])
         if category in (Category.RETURN_NOT_RECEIVED, None) and order_id:
             sources.append(returns.get(order_id, []))
         need = units or 1
         got = 0
         proof: list[Evidence] = []
         for source in sources:
-            for row in source:
+            for item, quantity in source:
                 if got >= need:
                     break
-                quantity = row[1] if isinstance(row, tuple) else row.quantity
-                item = row[0] if isinstance(row, tuple) else row
                 left = abs(quantity) - used.get(id(item), 0)
                 if left <= 0:
                     continue
@@ -126,6 +132,10 @@ def reversal_outcomes(data: AuditData) -> list[ReversalOutcome]:
     return outcomes
 
 
+def _payment_order(r: Reimbursement) -> tuple[Any, ...]:
+    return (r.approval_date, r.reimbursement_id, r.fnsku, r.sku)
+
+
 def _by_fnsku(entries: Any) -> dict[str, list[LedgerEntry]]:
     grouped: dict[str, list[LedgerEntry]] = {}
     for e in entries:
@@ -135,16 +145,20 @@ def _by_fnsku(entries: Any) -> dict[str, list[LedgerEntry]]:
     return grouped
 
 
-def _returns_by_order(data: AuditData) -> dict[str, list[tuple[Any, int]]]:
-    """Returned units per order id: the returns report, else ledger CustomerReturns rows
-    whose Reference ID is the order id."""
+def _returns_by_order(data: AuditData, orders: set[str]) -> dict[str, list[tuple[Any, int]]]:
+    """Returned units of these orders: the returns report's rows, and for orders it does
+    not list, ledger CustomerReturns rows whose Reference ID is the order id."""
     grouped: dict[str, list[tuple[Any, int]]] = {}
-    for r in sorted(data.returns.values(), key=lambda r: (r.return_date, r.license_plate_number)):
+    if not orders:
+        return grouped
+    for r in sorted((r for r in data.returns.values() if r.order_id in orders),
+                    key=lambda r: (r.return_date, r.license_plate_number)):
         grouped.setdefault(r.order_id, []).append((r, r.quantity))
-    for e in sorted(data.ledger_returns.values(), key=lambda e: (e.at, e.reference_id)):
-        if e.reference_id not in grouped or all(
-                isinstance(item, LedgerEntry) for item, _ in grouped[e.reference_id]):
-            grouped.setdefault(e.reference_id, []).append((e, e.quantity))
+    in_report = set(grouped)
+    for e in sorted((e for e in data.ledger_returns.values()
+                     if e.reference_id in orders and e.reference_id not in in_report),
+                    key=lambda e: (e.at, e.reference_id)):
+        grouped.setdefault(e.reference_id, []).append((e, e.quantity))
     return grouped
 
 
@@ -294,7 +308,8 @@ def customer_pool(data: AuditData) -> list[Demand]:
     for e in data.ledger_returns.values():
         ledger_by_order.setdefault(e.reference_id, []).append(e)
 
-    for (order_id, sku), refund in sorted(data.refunds.items()):
+    for order_id, sku in sorted(data.refunds):
+        refund = data.refunds[(order_id, sku)]
         if refund.posted is None:
             continue
         fnsku = catalog.fnsku(sku)
@@ -343,61 +358,65 @@ def _not_restocked(data: AuditData) -> list[NotRestocked]:
     into inventory (judged only where the ledger's CustomerReturns rows cover the return
     date plus a grace period)."""
     flagged: list[NotRestocked] = []
-    ledger = sorted(data.ledger_returns.values(), key=lambda e: (e.at, e.reference_id))
-    first = min((e.date for e in ledger), default=None)
-    last = max((e.date for e in ledger), default=None)
-    by_order: dict[str, list[LedgerEntry]] = {}
-    by_fnsku: dict[str, list[LedgerEntry]] = {}
-    for e in ledger:
-        by_order.setdefault(e.reference_id, []).append(e)
-        by_fnsku.setdefault(e.fnsku, []).append(e)
-    used: dict[int, int] = {}
-
-    def take(candidates: list[LedgerEntry], units: int, accept: Any) -> int:
-        taken = 0
-        for e in candidates:
-            if taken >= units:
-                break
-            if not accept(e):
-                continue
-            left = e.quantity - used.get(id(e), 0)
-            if left <= 0:
-                continue
-            step = min(left, units - taken)
-            used[id(e)] = used.get(id(e), 0) + step
-            taken += step
-        return taken
-
-    rows = sorted(data.returns.values(),
-                  key=lambda r: (r.return_date, r.order_id, r.license_plate_number))
     pending: list[CustomerReturn] = []
-    for row in rows:
+    for key in sorted(data.returns, key=_return_order):
+        row = data.returns[key]
         if row.detailed_disposition in DAMAGED_DISPOSITIONS:
             variant = "carrier_damaged" if row.detailed_disposition == "CARRIER_DAMAGED" else ""
             flagged.append(NotRestocked(row, variant))
-            continue
-        pending.append(row)
-    if first is None or last is None:
+        else:
+            pending.append(row)
+    if not data.ledger_returns or not pending:
         return flagged
-    # Order-id matches first for every return, then the date-window fallback, so that
-    # a loose match never takes a row another return matches exactly.
+    ledger = sorted(data.ledger_returns.values(), key=lambda e: (e.at, e.reference_id))
+    first = min(e.date for e in ledger)
+    last = max(e.date for e in ledger)
+    left = [e.quantity for e in ledger]  # units of each ledger row not yet matched
+    by_order: dict[str, list[int]] = {}
+    by_fnsku: dict[str, list[int]] = {}
+    for index, e in enumerate(ledger):
+        by_order.setdefault(e.reference_id, []).append(index)
+        by_fnsku.setdefault(e.fnsku, []).append(index)
+    times = {fnsku: [ledger[i].at for i in indexes] for fnsku, indexes in by_fnsku.items()}
+
+    # Order-id matches first for every return, then the date-window fallback, so that a
+    # loose match never takes a row another return matches exactly.
     missing: list[tuple[CustomerReturn, int]] = []
     for row in pending:
         day = row.return_date.date()
         if day < first or day + RESTOCK_GRACE > last:
             continue
-        got = take(by_order.get(row.order_id, []), row.quantity,
-                   lambda e, row=row: not row.fnsku or e.fnsku == row.fnsku)
-        if got < row.quantity:
-            missing.append((row, row.quantity - got))
+        units = row.quantity
+        for index in by_order.get(row.order_id, ()):
+            if units <= 0:
+                break
+            if left[index] > 0 and (not row.fnsku or ledger[index].fnsku == row.fnsku):
+                step = min(left[index], units)
+                left[index] -= step
+                units -= step
+        if units > 0:
+            missing.append((row, units))
     for row, units in missing:
-        start = row.return_date - timedelta(days=2)
+        indexes = by_fnsku.get(row.fnsku, [])
         end = row.return_date + RESTOCK_GRACE
-        got = take(by_fnsku.get(row.fnsku, []), units,
-                   lambda e, start=start, end=end: start <= e.at <= end)
-        if got < units:
+        position = bisect_left(times.get(row.fnsku, []), row.return_date - timedelta(days=2))
+        while units > 0 and position < len(indexes):
+            index = indexes[position]
+            if ledger[index].at > end:
+                break
+            if left[index] > 0:
+                step = min(left[index], units)
+                left[index] -= step
+                units -= step
+            position += 1
+        if units > 0:
             flagged.append(NotRestocked(row, "not_restocked"))
     return flagged
+
+
+def _return_order(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    order_id, fnsku, lpn, return_date, disposition = key
+    return (return_date, order_id, lpn, fnsku, disposition)
 
 
 def open_demands(pool: list[Demand], kind: str) -> list[Demand]:

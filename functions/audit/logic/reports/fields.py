@@ -178,10 +178,11 @@ def parse_timestamp(text: str, column: str) -> datetime:
         found, naive = _match(text, column)
         offset = _zone_offset(found.group("zone"), text, column)
         return (naive - offset).replace(tzinfo=UTC)
-    if value.tzinfo is None:
+    zone = value.tzinfo
+    if zone is None:
         return value.replace(tzinfo=UTC)
-    if value.utcoffset() == timedelta(0):
-        return value.replace(tzinfo=UTC) if value.tzinfo is not UTC else value
+    if zone is UTC:
+        return value
     return value.astimezone(UTC)
 
 

@@ -72,7 +72,10 @@ CUSTOMER_RETURNS = "CustomerReturns"
 WAREHOUSE_TRANSFERS = "WhseTransfers"
 VENDOR_RETURNS = "VendorReturns"
 ADJUSTMENTS = "Adjustments"
+LEDGER_EVENT_TYPES = (
+    SHIPMENTS, RECEIPTS, CUSTOMER_RETURNS, WAREHOUSE_TRANSFERS, VENDOR_RETURNS, ADJUSTMENTS)
 LEDGER_EVENT_COLUMN = "eventtype"
+LEDGER_REASON_COLUMN = "reason"
 
 Builder = Callable[[list[str], int], Any]
 
@@ -130,6 +133,8 @@ def _currency(value: str, column: str) -> str:
 
 # -- builders -------------------------------------------------------------------------------
 def _ledger(c: Columns, file: str) -> Builder:
+    # The hottest builder (a ledger has millions of rows): positional indexing only, no
+    # per-cell stripping (Amazon writes no padding), conversions bound to locals.
     i_date, i_fnsku, i_asin, i_msku, i_title = (
         c("date"), c("fnsku"), c("asin"), c("msku"), c("title"))
     i_event, i_ref, i_qty, i_fc, i_disp = (
@@ -140,19 +145,22 @@ def _ledger(c: Columns, file: str) -> Builder:
     t_date, t_fnsku, t_qty, t_rec, t_unrec, t_dt = (
         c.title("date"), c.title("fnsku"), c.title("quantity"), c.title("reconciledquantity"),
         c.title("unreconciledquantity"), c.title("dateandtime"))
-    p_date, p_int, p_oint, p_ots = (
-        parse_date, parse_int, parse_optional_int, parse_optional_timestamp)
+    p_date, p_int, p_oint, p_ts = parse_date, parse_int, parse_optional_int, parse_timestamp
 
     def build(row: list[str], line: int) -> LedgerEntry:
-        fnsku = row[i_fnsku].strip()
+        fnsku = row[i_fnsku]
         if not fnsku:
             raise RowError(f"column {t_fnsku!r} is empty")
+        rec = row[i_rec]
+        unrec = row[i_unrec]
+        stamp = row[i_dt]
         return LedgerEntry(
-            file, line, p_date(row[i_date], t_date), fnsku, row[i_asin].strip(),
-            row[i_msku].strip(), row[i_title], row[i_event].strip(), row[i_ref].strip(),
-            p_int(row[i_qty], t_qty), row[i_fc].strip(), row[i_disp].strip(),
-            row[i_reason].strip(), row[i_country].strip(), p_oint(row[i_rec], t_rec),
-            p_oint(row[i_unrec], t_unrec), p_ots(row[i_dt], t_dt),
+            file, line, p_date(row[i_date], t_date), fnsku, row[i_asin], row[i_msku],
+            row[i_title], row[i_event], row[i_ref], p_int(row[i_qty], t_qty), row[i_fc],
+            row[i_disp], row[i_reason], row[i_country],
+            p_oint(rec, t_rec) if rec else None,
+            p_oint(unrec, t_unrec) if unrec else None,
+            p_ts(stamp, t_dt) if stamp else None,
         )
 
     return build

@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from .fields import RowError, normalize_header
-from .kinds import LEDGER_EVENT_COLUMN, Columns, Layout, ReportKind, recognise
+from .kinds import (
+    ADJUSTMENTS,
+    LEDGER_EVENT_COLUMN,
+    LEDGER_EVENT_TYPES,
+    LEDGER_REASON_COLUMN,
+    Columns,
+    Layout,
+    ReportKind,
+    recognise,
+)
 from .records import Record
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -110,12 +119,14 @@ class ReportFile:
         errors: list[ReportError],
         *,
         event_types: Collection[str] | None = None,
+        adjustment_reasons: Collection[str] | None = None,
     ) -> Iterator[Record]:
         """Stream the file's records; unreadable rows go to ``errors`` and are skipped.
 
-        ``event_types`` (ledger only) keeps the rows of those ledger event types and passes
-        over the rest after checking their shape; the audit uses it to skip the shipments,
-        which are most of a ledger and nothing it claims on.
+        Ledger only: ``event_types`` keeps the rows of those event types and
+        ``adjustment_reasons`` the Adjustments rows with those reasons; the other rows are
+        passed over after checking their shape (the audit skips shipments, most of a
+        ledger, and adjustments it never claims on, such as disposals).
         """
         if self.layout is None:
             raise ValueError(f"{self.name}: {self.unrecognised_reason()}")
@@ -124,14 +135,21 @@ class ReportFile:
         self._read = True
         columns = Columns(self.titles, self.layout.aliases)
         build = self.layout.make_builder(columns, self.name)
-        keep_column = -1
-        keep: frozenset[str] = frozenset()
-        if event_types is not None and self.layout.kind is ReportKind.LEDGER:
-            keep_column = columns(LEDGER_EVENT_COLUMN)
-            keep = frozenset(event_types)
+        keep = _Keep()
+        if self.layout.kind is ReportKind.LEDGER:
+            if event_types is not None:
+                keep.column = columns(LEDGER_EVENT_COLUMN)
+                keep.values = frozenset(event_types)
+            if adjustment_reasons is not None:
+                keep.column = columns(LEDGER_EVENT_COLUMN)
+                if event_types is None:
+                    keep.values = frozenset(LEDGER_EVENT_TYPES)
+                keep.narrowed = frozenset({ADJUSTMENTS})
+                keep.second_column = columns(LEDGER_REASON_COLUMN)
+                keep.second_values = frozenset(adjustment_reasons)
         yield from _rows(
             self._text, self.name, len(self.titles), self.delimiter, build, self.layout.multi,
-            keep_column, keep, errors, self._replacements,
+            keep, errors, self._replacements,
         )
 
     def close(self) -> None:
@@ -165,6 +183,18 @@ def open_report(source: str | Path | IO[bytes], name: str | None = None) -> Repo
     return ReportFile(name or getattr(source, "name", "<stream>"), source, owns=False)
 
 
+@dataclass(slots=True)
+class _Keep:
+    """Which rows to build: ``row[column] in values`` and, for rows whose value is in
+    ``narrowed``, also ``row[second_column] in second_values``. column -1: every row."""
+
+    column: int = -1
+    values: frozenset[str] = frozenset()
+    narrowed: frozenset[str] = frozenset()
+    second_column: int = -1
+    second_values: frozenset[str] = frozenset()
+
+
 def _rows(
     text: IO[str],
     file: str,
@@ -172,13 +202,15 @@ def _rows(
     delimiter: str,
     build: Any,
     multi: bool,
-    keep_column: int,
-    keep: frozenset[str],
+    keep: _Keep,
     errors: list[ReportError],
     replacements: _ReplacementCounter,
 ) -> Iterator[Any]:
     """The hot loop: one pass over the rows, nothing done twice per row."""
     reader = csv.reader(text, delimiter=delimiter)
+    keep_column, keep_values = keep.column, keep.values
+    narrowed, second_column, second_values = (
+        keep.narrowed, keep.second_column, keep.second_values)
     bad_bytes_reported = False
     while True:
         try:
@@ -196,8 +228,12 @@ def _rows(
                 if replacements.count and not bad_bytes_reported:
                     bad_bytes_reported = _check_replacements(
                         row, file, reader.line_num + 1, replacements, errors)
-                if keep_column >= 0 and row[keep_column] not in keep:
-                    continue
+                if keep_column >= 0:
+                    value = row[keep_column]
+                    if value not in keep_values:
+                        continue
+                    if value in narrowed and row[second_column] not in second_values:
+                        continue
                 row.append("")  # the cell every absent optional column points at
                 try:
                     record = build(row, reader.line_num + 1)
@@ -243,6 +279,7 @@ def read_records(
     name: str | None = None,
     expect: ReportKind | None = None,
     event_types: Collection[str] | None = None,
+    adjustment_reasons: Collection[str] | None = None,
 ) -> Iterator[Record]:
     """Stream the records of one report file. An unrecognised file (or one that is not
     ``expect``) adds one error at line 1 and yields nothing."""
@@ -252,4 +289,5 @@ def read_records(
                 f"expected a {expect} report, the header is a {report.kind} report")
             errors.append(ReportError(report.name, 1, reason))
             return
-        yield from report.records(errors, event_types=event_types)
+        yield from report.records(
+            errors, event_types=event_types, adjustment_reasons=adjustment_reasons)
