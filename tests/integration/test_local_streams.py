@@ -136,12 +136,12 @@ def test_an_exception_retries_the_whole_batch(local: LocalStack) -> None:
 
 
 def test_bisect_on_error_splits_the_batch_down_to_the_bad_record(local: LocalStack) -> None:
-    for name in "abc":
-        _put(local, name)
-    _put(local, "d", **{"raise": True})
     poller = _poller(
         local, bisect_on_error=True, report_batch_item_failures=False, maximum_retry_attempts=0
     )
+    for name in "abc":
+        _put(local, name)
+    _put(local, "d", **{"raise": True})
     for _ in range(6):
         poller.poll()
     assert _delivered() == [["a", "b", "c", "d"], ["a", "b"], ["c", "d"], ["c"], ["d"]]

@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from infra.local.runtime import LocalStack, in_process
 from infra.local.clock import ScheduleClock
+from infra.local.runtime import LocalStack, in_process
 from infra.local.sources import EventSources, StreamPoller
 from tests.integration.local import handlers
 
@@ -41,9 +41,9 @@ def reset(local: LocalStack, start: datetime | None = None) -> LocalStack:
     """Empty every queue and forget past calls, pollers' state and invocations.
 
     Provisioning costs ~0.3 s (moto generates RSA keys for KMS and Cognito), so a module
-    shares one stack and resets it between tests: queues purged, stream pollers starting
-    after what earlier tests wrote, schedules created at run time deleted, and a new
-    schedule clock starting at ``start``.
+    shares one stack and resets it between tests: queues purged, tables emptied, stream
+    pollers starting after what earlier tests wrote, schedules created at run time
+    deleted, and a new schedule clock starting at ``start``.
     """
     sqs = local.stack.aws("sqs")
     # moto refuses a second purge within 60 s unless told not to (in-process: read now)
@@ -57,6 +57,7 @@ def reset(local: LocalStack, start: datetime | None = None) -> LocalStack:
             os.environ.pop(_STRICT_PURGE)
         else:
             os.environ[_STRICT_PURGE] = strict
+    _empty_tables(local)
     handlers.CALLS.clear()
     local.dispatcher.history.clear()
     local.sources = EventSources(local.stack, local.dispatcher)
@@ -72,6 +73,15 @@ def reset(local: LocalStack, start: datetime | None = None) -> LocalStack:
         local.stack, local.dispatcher, start=start, after_each=local.sources.drain
     )
     return local
+
+
+def _empty_tables(local: LocalStack) -> None:
+    ddb = local.stack.aws("dynamodb")
+    for table in local.stack.of_type("AWS::DynamoDB::Table").values():
+        keys = [k["AttributeName"] for k in table.properties["KeySchema"]]
+        for page in ddb.get_paginator("scan").paginate(TableName=table.physical_id):
+            for item in page["Items"]:
+                ddb.delete_item(TableName=table.physical_id, Key={k: item[k] for k in keys})
 
 
 def _delete_runtime_schedules(local: LocalStack) -> None:
