@@ -9,7 +9,8 @@ reimbursements (full, partial and missing payments, reversals) and customer retu
 (some damaged, some never restocked). Then, each in a fresh subprocess, alternately:
 
 * **raw**: read every file with ``csv.reader`` and touch each row (the baseline);
-* **audit**: the full audit (parse → dedupe → all detectors → claims), as the CLI runs it.
+* **audit**: the full audit as ``sellerops audit --json`` runs it (parse → dedupe → all
+  detectors → claims → the JSON document), minus printing it.
 
 Each phase reports its wall time (work only, after imports) and its peak RSS (the
 subprocess's own ``ru_maxrss``). The best of ``--repeat`` runs is compared. Targets
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import heapq
 import json
 import os
 import platform
@@ -29,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,18 +58,25 @@ DAMAGE_CODES = ["6", "7", "E", "H", "K", "U"]
 
 
 def generate(folder: Path, rows: int, seed: int) -> dict[str, int]:
-    """Write ledger.tsv, reimbursements.tsv, returns.tsv, costs.csv into ``folder``."""
+    """Write ledger.tsv, reimbursements.tsv, returns.tsv, costs.csv into ``folder``.
+
+    The ledger is chronological, as Amazon delivers it: found units (F) land days after
+    their loss, and a few inbound shipments are received at a time.
+    """
     rng = random.Random(seed)
     skus = max(200, rows // 500)
     catalog = [(f"X00{n:07d}", f"B0{n:08d}", f"SKU-{n:05d}", f"Product number {n} blue")
                for n in range(skus)]
+    cost = {sku: rng.randint(150, 1500) for _f, _a, sku, _t in catalog}  # cents
     start = datetime(2024, 5, 1, 8, tzinfo=UTC)
-    span = int((datetime(2025, 11, 18, tzinfo=UTC) - start).total_seconds())
-    counts = {"ledger": rows, "reimbursements": 0, "returns": 0}
+    span = (datetime(2025, 11, 18, tzinfo=UTC) - start).total_seconds()
+    step = span / rows
     reimbursements: list[str] = []
     returns: list[str] = []
     next_id = iter(range(7_000_000_000, 9_000_000_000))
     order_seq = iter(range(10**6, 10**7))
+    shipments = [f"FBA{rng.randrange(10**8):08d}" for _ in range(4)]
+    later: list[tuple[datetime, int, str, tuple[str, str, str, str]]] = []  # heap: F rows
 
     def order_id() -> str:
         n = next(order_seq)
@@ -76,35 +85,54 @@ def generate(folder: Path, rows: int, seed: int) -> dict[str, int]:
     def reimburse(when: datetime, reason: str, item: tuple[str, str, str, str], qty: int,
                   order: str = "") -> str:
         rid = str(next(next_id))
-        unit = f"{rng.randint(300, 2500) / 100:.2f}"
-        total = f"{float(unit) * qty:.2f}"
+        # Most payments are at the seller's manufacturing cost (set in the IDR portal);
+        # some at Amazon's own estimate, often lower. Customer returns at a sale value.
+        unit = cost[item[2]] if rng.random() < 0.8 else int(cost[item[2]] * rng.uniform(0.6, 1.1))
+        if reason == "CustomerReturn":
+            unit = int(cost[item[2]] * rng.uniform(1.8, 2.6))
         reimbursements.append("\t".join([
             when.isoformat(), rid, "", order, reason, item[2], item[0], item[1], item[3],
-            "New", "USD", unit, total, str(qty), "0", str(qty), "", ""]))
+            "New", "USD", f"{unit / 100:.2f}", f"{unit * qty / 100:.2f}", str(qty), "0",
+            str(qty), "", ""]))
         return rid
+
+    def stamp(when: datetime) -> tuple[str, str]:
+        local = when.astimezone(_PDT)
+        return (f"{local.month:02d}/{local.day:02d}/{local.year}",
+                local.isoformat(timespec="seconds"))
 
     with (folder / "ledger.tsv").open("w", encoding="utf-8", newline="") as out:
         out.write("\t".join(LEDGER_HEADER) + "\n")
         write = out.write
         written = 0
+        tick = 0
         while written < rows:
+            tick += 1
+            when = start + timedelta(seconds=tick * step * 0.97)
+            while later and later[0][0] <= when and written < rows:
+                f_when, _n, reference, item = heapq.heappop(later)
+                day, ts = stamp(f_when)
+                write(f"{day}\t{item[0]}\t{item[1]}\t{item[2]}\t{item[3]}\tAdjustments\t"
+                      f"{reference}\t1\tPHX7\tSELLABLE\tF\tUS\t1\t0\t{ts}\n")
+                written += 1
             item = catalog[int(rng.paretovariate(1.2)) % skus]
             fnsku, asin, sku, title = item
-            when = start + timedelta(seconds=rng.randrange(span))
-            day = f"{when.month:02d}/{when.day:02d}/{when.year}"
-            stamp = when.astimezone(_PDT).isoformat(timespec="seconds")
+            day, ts = stamp(when)
             fc = FCS[rng.randrange(len(FCS))]
             roll = rng.random()
             ref = str(rng.randrange(10**9, 10**10))
+            lines: list[tuple[str, ...]] = []
             if roll < 0.72:
-                lines = [(day, "Shipments", ref, "-1", fc, "SELLABLE", "", "", "", stamp)]
+                lines.append(("Shipments", ref, "-1", fc, "SELLABLE", "", "", ""))
             elif roll < 0.80:
-                lines = [(day, "Receipts", f"FBA{rng.randrange(10**8):08d}",
-                          str(rng.choice((1, 2, 6, 12, 24))), fc, "SELLABLE", "", "", "", stamp)]
+                if rng.random() < 0.002:
+                    shipments[rng.randrange(len(shipments))] = f"FBA{rng.randrange(10**8):08d}"
+                lines.append(("Receipts", rng.choice(shipments),
+                              str(rng.choice((1, 2, 6, 12, 24))), fc, "SELLABLE", "", "", ""))
             elif roll < 0.86:
                 order = order_id()
                 disposition = rng.choice(("SELLABLE", "SELLABLE", "CUSTOMER_DAMAGED", "DEFECTIVE"))
-                lines = [(day, "CustomerReturns", order, "1", fc, disposition, "", "", "", stamp)]
+                lines.append(("CustomerReturns", order, "1", fc, disposition, "", "", ""))
                 damaged = rng.random() < 0.05
                 returns.append("\t".join([
                     when.isoformat(), order, sku, asin, fnsku, title, "1", fc,
@@ -114,73 +142,65 @@ def generate(folder: Path, rows: int, seed: int) -> dict[str, int]:
                     reimburse(when + timedelta(days=rng.randint(3, 20)), "CustomerReturn", item,
                               1, order)
             elif roll < 0.92:
-                lines = [(day, "WhseTransfers", ref, rng.choice(("-1", "1")), fc, "SELLABLE",
-                          "", "", "", stamp)]
+                lines.append(("WhseTransfers", ref, rng.choice(("-1", "1")), fc, "SELLABLE",
+                              "", "", ""))
             else:
                 kind = rng.random()
                 qty = rng.choice((1, 1, 1, 2, 3))
-                if kind < 0.15:  # lost
+                if kind < 0.15:  # lost: paid in full, in part or not at all; some found
                     paid = rng.choice((0, qty, qty, qty, max(qty - 1, 0)))
                     found = 1 if rng.random() < 0.15 else 0
                     unreconciled = max(qty - paid - found, 0)
-                    lines = [(day, "Adjustments", ref, str(-qty), fc, "SELLABLE",
-                              rng.choice(("M", "5")), "US", str(qty - unreconciled),
-                              str(unreconciled), stamp)]
+                    lines.append(("Adjustments", ref, str(-qty), fc, "SELLABLE",
+                                  rng.choice(("M", "5")), str(qty - unreconciled),
+                                  str(unreconciled)))
                     if paid:
                         rid = reimburse(when + timedelta(days=rng.randint(1, 30)),
                                         "Lost_Warehouse", item, paid)
                         if rng.random() < 0.05:  # taken back, sometimes without a found unit
-                            later = when + timedelta(days=rng.randint(31, 50))
+                            back = when + timedelta(days=rng.randint(31, 50))
                             reimbursements.append("\t".join([
-                                later.isoformat(), str(next(next_id)), "", "",
+                                back.isoformat(), str(next(next_id)), "", "",
                                 "Reimbursement_Reversal", sku, fnsku, asin, title, "New",
                                 "USD", "-4.10", "-4.10", "-1", "0", "-1", rid,
                                 "Lost_Warehouse"]))
                     if found:
-                        f_when = when + timedelta(days=rng.randint(1, 20))
-                        lines.append((f"{f_when.month:02d}/{f_when.day:02d}/{f_when.year}",
-                                      "Adjustments", str(rng.randrange(10**9, 10**10)), "1",
-                                      fc, "SELLABLE", "F", "US", "1", "0",
-                                      f_when.astimezone(_PDT).isoformat(timespec="seconds")))
+                        heapq.heappush(later, (
+                            when + timedelta(days=rng.randint(1, 20)), tick,
+                            str(rng.randrange(10**9, 10**10)), item))
                 elif kind < 0.30:  # damaged, with its P pair
                     paid = rng.choice((0, qty, qty, qty))
-                    lines = [
-                        (day, "Adjustments", ref, str(-qty), fc, "SELLABLE",
-                         rng.choice(DAMAGE_CODES), "US", str(paid), str(qty - paid), stamp),
-                        (day, "Adjustments", str(int(ref) + 1), str(qty), fc,
-                         "WAREHOUSE_DAMAGED", "P", "US", "", "", stamp),
-                    ]
+                    lines.append(("Adjustments", ref, str(-qty), fc, "SELLABLE",
+                                  rng.choice(DAMAGE_CODES), str(paid), str(qty - paid)))
+                    lines.append(("Adjustments", str(int(ref) + 1), str(qty), fc,
+                                  "WAREHOUSE_DAMAGED", "P", "", ""))
                     if paid:
                         reimburse(when + timedelta(days=rng.randint(1, 30)),
                                   "Damaged_Warehouse", item, paid)
                 elif kind < 0.75:  # disposition changes Q/P
-                    lines = [
-                        (day, "Adjustments", ref, str(-qty), fc, "SELLABLE", "Q", "US", "", "",
-                         stamp),
-                        (day, "Adjustments", str(int(ref) + 1), str(qty), fc,
-                         "CUSTOMER_DAMAGED", "P", "US", "", "", stamp),
-                    ]
+                    lines.append(("Adjustments", ref, str(-qty), fc, "SELLABLE", "Q", "", ""))
+                    lines.append(("Adjustments", str(int(ref) + 1), str(qty), fc,
+                                  "CUSTOMER_DAMAGED", "P", "", ""))
                 else:  # disposals, corrections
-                    lines = [(day, "Adjustments", ref, str(-qty), fc, "UNSELLABLE",
-                              rng.choice(("D", "G", "O")), "US", "", "", stamp)]
-            for d, event, reference, quantity, center, disposition, reason, country, rec, unrec, ts in (
-                    (*line[:6], *((line[6], "US", line[7], line[8], line[9]) if len(line) == 10
-                                  else line[6:]))
-                    for line in lines):
+                    lines.append(("Adjustments", ref, str(-qty), fc, "UNSELLABLE",
+                                  rng.choice(("D", "G", "O")), "", ""))
+            for event, reference, quantity, center, disposition, reason, rec, unrec in lines:
                 if written >= rows:
                     break
-                write(f"{d}\t{fnsku}\t{asin}\t{sku}\t{title}\t{event}\t{reference}\t{quantity}\t"
-                      f"{center}\t{disposition}\t{reason}\t{country}\t{rec}\t{unrec}\t{ts}\n")
+                write(f"{day}\t{fnsku}\t{asin}\t{sku}\t{title}\t{event}\t{reference}\t"
+                      f"{quantity}\t{center}\t{disposition}\t{reason}\tUS\t{rec}\t{unrec}\t"
+                      f"{ts}\n")
                 written += 1
     # Returns the ledger never took back into inventory.
     for _ in range(max(1, len(returns) // 100)):
         item = catalog[rng.randrange(skus)]
-        when = start + timedelta(seconds=rng.randrange(span - 30 * 86400))
+        when = start + timedelta(seconds=rng.randrange(int(span) - 30 * 86400))
         returns.append("\t".join([
             when.isoformat(), order_id(), item[2], item[1], item[0], item[3], "1", "PHX7",
             "SELLABLE", "UNWANTED_ITEM", "Unit returned to inventory",
             f"LPN{rng.randrange(10**9):09d}", ""]))
-    rng.shuffle(reimbursements)
+    reimbursements.sort()  # by approval date, as Amazon lists them
+    returns.sort()
     with (folder / "reimbursements.tsv").open("w", encoding="utf-8", newline="") as out:
         out.write("\t".join(REIMBURSEMENT_HEADER) + "\n")
         out.writelines(line + "\n" for line in reimbursements)
@@ -189,15 +209,12 @@ def generate(folder: Path, rows: int, seed: int) -> dict[str, int]:
         out.writelines(line + "\n" for line in returns)
     with (folder / "costs.csv").open("w", encoding="utf-8", newline="") as out:
         out.write("sku,unit_cost,currency\n")
-        out.writelines(f"{sku},{rng.randint(150, 1500) / 100:.2f},USD\n"
-                       for _f, _a, sku, _t in catalog)
-    counts["reimbursements"] = len(reimbursements)
-    counts["returns"] = len(returns)
-    counts["skus"] = skus
-    return counts
+        out.writelines(f"{sku},{cost[sku] / 100:.2f},USD\n" for _f, _a, sku, _t in catalog)
+    return {"ledger": rows, "reimbursements": len(reimbursements), "returns": len(returns),
+            "skus": skus}
 
 
-_PDT = __import__("datetime").timezone(timedelta(hours=-7))
+_PDT = timezone(timedelta(hours=-7))
 
 
 # -- phases (run in a subprocess each) --------------------------------------------------
@@ -214,14 +231,16 @@ def phase_raw(folder: Path) -> dict[str, float]:
 
 def phase_audit(folder: Path) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
-    from functions.audit.logic.audit import audit_directory  # noqa: PLC0415
+    from functions.audit.logic.audit import audit_directory
 
     started = time.perf_counter()
     result = audit_directory(folder, as_of=AS_OF)
+    document = json.dumps(result.to_dict())  # what `sellerops audit --json` prints
     elapsed = time.perf_counter() - started
     return {"seconds": elapsed, "claims": len(result.claims), "errors": len(result.errors),
             "open": result.totals()["open"]["count"],
-            "value_usd": result.totals()["open"]["by_currency"].get("USD", "0")}
+            "value_usd": result.totals()["open"]["by_currency"].get("USD", "0"),
+            "output_bytes": len(document)}
 
 
 def run_phase(name: str, folder: Path) -> dict[str, float]:

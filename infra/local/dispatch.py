@@ -15,13 +15,15 @@ handler and calls it with the event, the way the Lambda runtime would:
 Caveats (documented in docs/LOCAL-STACK.md): ``os.environ`` is process-wide, so invocations
 are serialised by a lock; a handler module is imported once per process (like one warm
 Lambda container), with the environment of the first function that imports it, so
-module-level settings caches see that environment — the dispatcher clears known settings
-caches (``functions.core.settings.cached_settings``) whenever it switches functions, and
-callers can register more with :meth:`Dispatcher.add_cache_reset`.
+module-level caches see that environment — the dispatcher resets the known ones
+(:data:`ENVIRONMENT_CACHES`: ``functions.core.settings.cached_settings`` and the API's
+repositories) whenever it switches functions, and callers can register more with
+:meth:`Dispatcher.add_cache_reset`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -35,7 +37,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from infra.local.provision import FunctionSpec, Stack
 
@@ -113,18 +115,31 @@ def runtime_environment(spec: FunctionSpec, region: str) -> dict[str, str]:
 LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
 
 
-def _clear_settings_cache() -> None:
-    settings = sys.modules.get("functions.core.settings")
-    cached = getattr(settings, "cached_settings", None)
-    if cached is not None and hasattr(cached, "cache_clear"):
-        cached.cache_clear()
+# Process-wide caches in functions/ built from the environment: (module, attribute path,
+# arguments). They are reset whenever the dispatcher switches to another function (and
+# before a dispatcher's first invocation), if their module has been imported.
+ENVIRONMENT_CACHES: list[tuple[str, str, tuple[Any, ...]]] = [
+    ("functions.core.settings", "cached_settings.cache_clear", ()),
+    ("functions.api.dependencies", "use", ()),
+]
+
+
+def _reset_environment_caches() -> None:
+    for module_name, path, arguments in ENVIRONMENT_CACHES:
+        target: Any = sys.modules.get(module_name)
+        for part in path.split("."):
+            target = getattr(target, part, None)
+        if callable(target):
+            target(*arguments)
 
 
 class Dispatcher:
     """Runs functions of a :class:`Stack` in this process.
 
     ``environment`` overrides variables for every function (e.g. ``SPAPI_ENDPOINT`` of the
-    simulator); a value of ``None`` unsets the variable during the call.
+    simulator); a value of ``None`` unsets the variable during the call. ``stdout``, when
+    given, receives what handlers print while they run (Powertools logs and EMF metrics go
+    to stdout, as in Lambda): pass ``sys.stderr`` or a log file to keep stdout clean.
     """
 
     def __init__(
@@ -134,14 +149,16 @@ class Dispatcher:
         environment: dict[str, str | None] | None = None,
         enforce_timeout: bool = True,
         history: int = 1000,
+        stdout: TextIO | None = None,
     ) -> None:
         self.stack = stack
+        self.stdout = stdout
         self.environment = dict(environment or {})
         self.enforce_timeout = enforce_timeout
         self.history: deque[Invocation] = deque(maxlen=history)
         self._lock = threading.RLock()
         self._handlers: dict[str, Callable[..., Any]] = {}
-        self._cache_resets: list[Callable[[], None]] = [_clear_settings_cache]
+        self._cache_resets: list[Callable[[], None]] = [_reset_environment_caches]
         self._last_function: str | None = None
         self.invocation_count = 0  # total, unlike the bounded history
 
@@ -220,7 +237,12 @@ class Dispatcher:
                 for reset in self._cache_resets:
                     reset()
                 self._last_function = spec.logical_id
-            with _environ(self.environment_for(spec.logical_id)):
+            output = (
+                contextlib.redirect_stdout(self.stdout)
+                if self.stdout is not None
+                else contextlib.nullcontext()
+            )
+            with _environ(self.environment_for(spec.logical_id)), output:
                 # the handler reads the environment at import, as in a Lambda cold start
                 started = time.monotonic()
                 try:

@@ -185,7 +185,7 @@ class ApiGateway:
         if path != "/" and path.endswith("/"):
             path = path.rstrip("/")
         matched = self.match(method, path)
-        if matched is None or matched.route.function is None:
+        if matched is None or (matched.route.function is None and matched.route.mock is None):
             return _message(403, "Missing Authentication Token", request_id)
         route = matched.route
         claims = None
@@ -201,6 +201,12 @@ class ApiGateway:
             except Unauthorized as reason:
                 logger.info("401 for %s %s: %s", method, path, reason)
                 return _message(401, "Unauthorized", request_id)
+        if route.mock is not None:
+            status, mock_headers = route.mock
+            return ApiResponse(
+                status, {"Content-Type": "application/json", **dict(mock_headers)}, b"{}"
+            )
+        assert route.function is not None
         event = self._event(
             method, path, headers, query, body, matched, claims, request_id, source_ip
         )
@@ -412,9 +418,7 @@ class ApiServer:
         self._server.serve_forever(poll_interval=0.1)
 
     def start(self) -> ApiServer:
-        self._thread = threading.Thread(
-            target=self._serve, name="sellerops-local-api", daemon=True
-        )
+        self._thread = threading.Thread(target=self._serve, name="sellerops-local-api", daemon=True)
         self._thread.start()
         return self
 

@@ -166,6 +166,8 @@ class ApiRoute:
     function: str | None  # logical id of the proxied function
     authorizer: str | None  # None: no authorization (SAM's Authorizer: NONE)
     scopes: tuple[str, ...] = ()
+    # a mock integration (e.g. SAM's CORS preflight): status and response headers
+    mock: tuple[int, tuple[tuple[str, str], ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -1292,7 +1294,9 @@ class _Provisioner:
                     for scheme_name, scheme_scopes in requirement.items():
                         if scheme_name in authorizers:
                             authorizer, scopes = scheme_name, tuple(scheme_scopes or ())
-                routes.append(ApiRoute(path, verb, function, authorizer, scopes))
+                routes.append(
+                    ApiRoute(path, verb, function, authorizer, scopes, _mock_response(integration))
+                )
         self.stack.rest_apis[logical_id] = RestApiSpec(
             logical_id=logical_id,
             api_id=api_id,
@@ -1313,6 +1317,19 @@ class _Provisioner:
             {"RestApiId": api_id, "RootResourceId": api_id[:6]},
             note=f"served by the HTTP adapter ({len(routes)} routes)",
         )
+
+
+def _mock_response(integration: dict[str, Any]) -> tuple[int, tuple[tuple[str, str], ...]] | None:
+    """Status and headers of a ``mock`` integration's default response (CORS preflight)."""
+    if str(integration.get("type", "")).lower() != "mock":
+        return None
+    default = (integration.get("responses") or {}).get("default") or {}
+    headers = []
+    for name, value in (default.get("responseParameters") or {}).items():
+        prefix = "method.response.header."
+        if name.startswith(prefix):
+            headers.append((name[len(prefix) :], str(value).strip("'")))
+    return int(default.get("statusCode", 200)), tuple(headers)
 
 
 def uuid_for(name: str) -> str:

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from infra.local.auth import issue_token
 from infra.local.aws import DEFAULT_REGION, AwsClients
@@ -60,16 +60,18 @@ class LocalStack:
         sqs_retry_delay: int | None = 0,
         drain_after_firing: bool = True,
         stack_name: str = STACK_NAME,
+        handler_stdout: TextIO | None = None,
     ) -> LocalStack:
         """Provision ``template`` (default: template.yaml) and wire up the emulation.
 
         In-process mode (``endpoint_url=None``) needs an active ``moto.mock_aws()``.
         ``environment`` overrides function environment variables (``None`` unsets one);
-        ``clock_start`` is the schedule clock's initial time (default: now, UTC).
+        ``clock_start`` is the schedule clock's initial time (default: now, UTC);
+        ``handler_stdout`` receives what handlers print (default: this process's stdout).
         """
         aws = AwsClients(region=region, endpoint_url=endpoint_url)
         stack = provision(aws, template, parameters=parameters, stack_name=stack_name)
-        dispatcher = Dispatcher(stack, environment=environment)
+        dispatcher = Dispatcher(stack, environment=environment, stdout=handler_stdout)
         sources = EventSources(stack, dispatcher, sqs_retry_delay=sqs_retry_delay)
         clock = ScheduleClock(
             stack,

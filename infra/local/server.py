@@ -95,7 +95,9 @@ def run_local(
     try:
         # Handler logs and metrics must not interleave with the start-up protocol on stdout.
         with contextlib.redirect_stdout(sys.stderr), moto_server(host) as endpoint:
+            logger.info("moto server on %s", endpoint)
             local = LocalStack.start(template, endpoint_url=endpoint, environment=environment)
+            logger.debug("local stack:\n%s", local.stack.report())
             api = local.serve_api(host, port)
             threads: list[threading.Thread] = []
             try:
@@ -109,13 +111,13 @@ def run_local(
                 print("ready", file=out, flush=True)
                 while not stop.wait(0.5):
                     pass
-            except KeyboardInterrupt:
-                pass
             finally:
                 stop.set()
                 api.stop()
                 for thread in threads:
                     thread.join(timeout=5)
+    except KeyboardInterrupt:
+        logger.info("interrupted; local stack stopped")
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
@@ -133,10 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="WARNING", help="log level on stderr")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
-    try:
-        run_local(args.port, template=args.template, clock_speed=args.clock_speed)
-    except KeyboardInterrupt:
-        pass
+    run_local(args.port, template=args.template, clock_speed=args.clock_speed)
     return 0
 
 

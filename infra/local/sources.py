@@ -378,7 +378,7 @@ class StreamPoller:
         assert failed_from is not None
         # Checkpoint just before the first failed record: everything before it is done.
         first_failed = next(i for i, r in enumerate(records) if self._seq(r) == failed_from)
-        result.succeeded += sum(1 for s in sequences if s < failed_from)
+        result.succeeded += sequences.index(failed_from)  # selected records before it
         result.failed += len(records) - first_failed
         if first_failed > 0:
             state.after, state.attempts, state.window = (
@@ -655,7 +655,7 @@ class EventSources:
                 results.append(result)
         return results
 
-    def drain(self, max_rounds: int = 1000) -> list[PollResult]:
+    def drain(self, max_rounds: int = 100) -> list[PollResult]:
         """Poll until nothing is left to do (or ``max_rounds``); everything that happened."""
         everything: list[PollResult] = []
         for _ in range(max_rounds):
@@ -665,7 +665,7 @@ class EventSources:
             everything.extend(results)
         return everything
 
-    def run(self, stop: threading.Event, interval: float = 0.2) -> None:
+    def run(self, stop: threading.Event, interval: float = 0.5) -> None:
         """Poll until ``stop`` is set, sleeping ``interval`` seconds when idle."""
         while not stop.is_set():
             if not self.poll_once():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import replace
 
@@ -163,3 +164,11 @@ def test_settings_caches_are_cleared_when_the_function_changes() -> None:
     for name in ("A", "A", "B", "B", "A"):
         dispatcher.invoke(name, {})
     assert resets == ["reset"] * 3
+
+
+def test_handler_output_can_be_kept_off_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    sink = io.StringIO()
+    Dispatcher(_stack(_spec("Shout", "shout")), stdout=sink).invoke("Shout", {"text": "hi"})
+    Dispatcher(_stack(_spec("Shout", "shout"))).invoke("Shout", {"text": "to stdout"})
+    assert sink.getvalue() == "hi\n"
+    assert capsys.readouterr().out == "to stdout\n"

@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from infra.local.auth import issuer, sign_token
 from infra.local.runtime import LocalStack
-from tests.integration.local.support import calls, reset, shared_fixture_stack
+from tests.integration.local.support import calls, fixture_stack, reset
 
 
 @pytest.fixture(scope="module")
 def shared() -> Iterator[LocalStack]:
-    with shared_fixture_stack() as local:
+    with fixture_stack() as local:
         yield local
 
 
@@ -183,6 +183,14 @@ def test_routing_like_api_gateway(local: LocalStack, seller_token: str) -> None:
         response = local.request(method, path, token=seller_token)
         assert response.status == 403, (method, path)
         assert response.json() == {"message": "Missing Authentication Token"}
+
+
+def test_cors_preflight_is_answered_by_the_mock_integration(local: LocalStack) -> None:
+    response = local.request("OPTIONS", "/whoami")
+    assert response.status == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Access-Control-Allow-Methods"] == "GET,PUT,POST,OPTIONS"
+    assert calls("api_echo") == []
 
 
 def test_function_errors_become_502(local: LocalStack, seller_token: str) -> None:

@@ -9,12 +9,12 @@ import pytest
 
 from infra.local.runtime import LocalStack
 from infra.local.sources import target_input
-from tests.integration.local.support import calls, receive_all, reset, shared_fixture_stack
+from tests.integration.local.support import calls, fixture_stack, receive_all, reset
 
 
 @pytest.fixture(scope="module")
 def shared() -> Iterator[LocalStack]:
-    with shared_fixture_stack() as local:
+    with fixture_stack() as local:
         yield local
 
 

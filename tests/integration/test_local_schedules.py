@@ -10,7 +10,7 @@ import pytest
 
 from infra.local.clock import Schedule, ScheduleClock, ScheduleExpressionError
 from infra.local.runtime import LocalStack
-from tests.integration.local.support import calls, receive_all, reset, shared_fixture_stack
+from tests.integration.local.support import calls, fixture_stack, receive_all, reset
 
 START = datetime(2025, 1, 1, tzinfo=UTC)  # a Wednesday
 
@@ -65,7 +65,7 @@ def test_bad_expressions_are_rejected(expression: str) -> None:
 
 @pytest.fixture(scope="module")
 def shared() -> Iterator[LocalStack]:
-    with shared_fixture_stack() as local:
+    with fixture_stack() as local:
         yield local
 
 

@@ -12,17 +12,17 @@ from infra.local.runtime import LocalStack
 from infra.local.sources import SqsPoller, failed_item_ids
 from tests.integration.local.support import (
     calls,
+    fixture_stack,
     queue_counts,
     receive_all,
     reset,
     send,
-    shared_fixture_stack,
 )
 
 
 @pytest.fixture(scope="module")
 def shared() -> Iterator[LocalStack]:
-    with shared_fixture_stack() as local:
+    with fixture_stack() as local:
         yield local
 
 

@@ -25,12 +25,13 @@ from functions.core.money import Money
 
 from .claims import Category, Claim, ClaimStatus
 from .costs import CostBook, UnitCost
-from .data import ADJUSTMENT_REASONS_AUDITED, LEDGER_EVENTS_AUDITED, AuditData
+from .data import ADJUSTMENT_REASONS_AUDITED, AuditData
 from .detectors import detect_all
 from .reports.kinds import ReportKind
-from .reports.reader import ReportError, open_report
+from .reports.reader import ReportError, ReportFile, open_report
 
-ReportInput = str | Path | tuple[str, IO[bytes]]
+# A path (named as given), or (name, path or binary stream): how errors and evidence cite it.
+ReportInput = str | Path | tuple[str, str | Path | IO[bytes]]
 
 _CATEGORY_ORDER = {category: index for index, category in enumerate(Category)}
 
@@ -71,42 +72,70 @@ class AuditResult:
         }
 
 
+# The ledger is read last: by then the other reports say which of its rows can matter
+# (receipts only with inbound shipments to check, customer returns only with returns,
+# refunds or reversals), and everything else in it is skipped unbuilt.
+_READ_ORDER = {kind: index for index, kind in enumerate((
+    ReportKind.COSTS, ReportKind.REIMBURSEMENTS, ReportKind.CUSTOMER_RETURNS,
+    ReportKind.INBOUND_SHIPMENTS, ReportKind.REMOVAL_ORDERS, ReportKind.REMOVAL_SHIPMENTS,
+    ReportKind.FEE_ESTIMATES, ReportKind.SETTLEMENT, ReportKind.SETTLEMENT_LEGACY,
+    ReportKind.LEDGER,
+))}
+
+
 def read_reports(
     inputs: Iterable[ReportInput], errors: list[ReportError],
     files: dict[str, str | None] | None = None,
 ) -> tuple[AuditData, CostBook]:
     """Stream every input into one :class:`AuditData`. Unrecognised files and unreadable
-    rows go to ``errors``; a cost sheet among the inputs is returned as a CostBook."""
+    rows go to ``errors``; a cost sheet among the inputs is returned as a CostBook.
+
+    Every input is opened first (only its header is read), then the files are read in
+    :data:`_READ_ORDER`; the result does not depend on the order of ``inputs``.
+    """
     data = AuditData()
     costs = CostBook()
-    for item in inputs:
-        if isinstance(item, tuple):
-            name, stream = item
-            report = open_report(stream, name)
-        else:
-            report = open_report(item, _display_name(item))
-        with report:
-            kind = report.kind
+    opened: list[ReportFile] = []
+    try:
+        for item in inputs:
+            if isinstance(item, tuple):
+                name, source = item
+                opened.append(open_report(source, name))
+            else:
+                opened.append(open_report(item, str(item)))
+        for report in opened:
             if files is not None:
-                files[report.name] = None if kind is None else str(kind)
-            if kind is None:
+                files[report.name] = None if report.kind is None else str(report.kind)
+            if report.kind is None:
                 errors.append(ReportError(report.name, 1, report.unrecognised_reason()))
-                continue
-            data.kinds_seen.add(kind)
-            if kind is ReportKind.COSTS:
-                for cost in report.records(errors):
-                    assert isinstance(cost, UnitCost)
-                    costs.add(cost)
-                continue
-            add = None
-            last_type: type | None = None
-            for record in report.records(errors, event_types=LEDGER_EVENTS_AUDITED,
-                                         adjustment_reasons=ADJUSTMENT_REASONS_AUDITED):
-                if type(record) is not last_type:
-                    last_type = type(record)
-                    add = data.adder(last_type)
-                add(record)  # type: ignore[misc]
+        known = [r for r in opened if r.kind is not None]
+        for report in sorted(known, key=lambda r: _READ_ORDER[r.kind]):  # type: ignore[index]
+            _read_one(report, data, costs, errors)
+            report.close()
+    finally:
+        for report in opened:
+            report.close()
     return data, costs
+
+
+def _read_one(report: ReportFile, data: AuditData, costs: CostBook,
+              errors: list[ReportError]) -> None:
+    kind = report.kind
+    assert kind is not None
+    data.kinds_seen.add(kind)
+    if kind is ReportKind.COSTS:
+        for cost in report.records(errors):
+            assert isinstance(cost, UnitCost)
+            costs.add(cost)
+        return
+    add: Any = None
+    last_type: type | None = None
+    for record in report.records(errors, event_types=data.ledger_events_needed(),
+                                 adjustment_reasons=ADJUSTMENT_REASONS_AUDITED):
+        if type(record) is not last_type:
+            last_type = type(record)
+            add = data.adder(last_type)
+        add(record)
 
 
 def run_audit(
@@ -160,18 +189,9 @@ def audit_directory(
     directory: Path, *, as_of: date, costs: CostBook | None = None,
 ) -> AuditResult:
     """Audit every file in ``directory``; files are named relative to it."""
-    inputs = [(path.relative_to(directory).as_posix(), path) for path in report_files(directory)]
-    return run_audit(_opened(inputs), as_of=as_of, costs=costs)
-
-
-def _opened(inputs: list[tuple[str, Path]]) -> Iterable[tuple[str, IO[bytes]]]:
-    for name, path in inputs:
-        with path.open("rb") as handle:
-            yield name, handle
-
-
-def _display_name(item: str | Path) -> str:
-    return str(item)
+    return run_audit(
+        [(path.relative_to(directory).as_posix(), path) for path in report_files(directory)],
+        as_of=as_of, costs=costs)
 
 
 def _check_unique(claims: list[Claim]) -> None:

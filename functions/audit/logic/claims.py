@@ -336,9 +336,23 @@ _PAID_BY: dict[Category, Callable[[str], bool]] = {
 }
 
 
+_PAID_CATEGORIES: dict[str, frozenset[Category]] = {}
+
+
+def paid_categories(reason: str) -> frozenset[Category]:
+    """Every category whose claims a payment with this ``reason`` settles."""
+    found = _PAID_CATEGORIES.get(reason)
+    if found is None:
+        key = reason_key(reason)
+        found = frozenset(c for c in Category if _PAID_BY[c](key))
+        if len(_PAID_CATEGORIES) < 1000:
+            _PAID_CATEGORIES[reason] = found
+    return found
+
+
 def pays(category: Category, reason: str) -> bool:
     """Whether a reimbursement with this ``reason`` settles claims of ``category``."""
-    return _PAID_BY[category](reason_key(reason))
+    return category in paid_categories(reason)
 
 
 _CATEGORY_OF_REASON: dict[str, Category | None] = {}

@@ -7,8 +7,8 @@ row differ, a fixed rule picks one (e.g. the smaller ``Unreconciled Quantity``, 
 the later state because reconciliation only grows).
 
 Only what a detector reads is kept: of a ledger, the adjustments that matter (losses,
-damages, found units, disposition changes in), customer returns and receipt totals; the
-shipments (most of a ledger) are never materialised.
+damages, found units), customer returns and receipt totals; the shipments (most of a
+ledger) are never materialised.
 """
 
 from __future__ import annotations
@@ -38,12 +38,14 @@ from .reports.records import (
 LOSS_REASONS = frozenset({"M", "5"})
 DAMAGE_REASONS = frozenset({"6", "7", "E", "H", "K", "U"})
 FOUND_REASON = "F"
-DISPOSITION_IN_REASON = "P"
 # Ledger event types the audit reads; the rest (Shipments, WhseTransfers, VendorReturns)
 # are skipped by the parser after a shape check.
 LEDGER_EVENTS_AUDITED = frozenset({ADJUSTMENTS, RECEIPTS, CUSTOMER_RETURNS})
-# Adjustments the audit reads; the rest (Q, D, G, N, O, 3, 4, ...) are skipped likewise.
-ADJUSTMENT_REASONS_AUDITED = LOSS_REASONS | DAMAGE_REASONS | {FOUND_REASON, DISPOSITION_IN_REASON}
+# Adjustments the audit reads; the rest are skipped likewise. Not read: P/Q (disposition
+# changes; a damage's P row only says where the unit went, and P rows are as many as all
+# damages and customer-damage reclassifications together), D/G (disposals), N/O
+# (unit reimbursements, which the reimbursements report carries), 3/4 (SKU merges).
+ADJUSTMENT_REASONS_AUDITED = LOSS_REASONS | DAMAGE_REASONS | {FOUND_REASON}
 
 FULFILLMENT_FEE = "fbaperunitfulfillmentfee"
 _EVIDENCE_LINES = 4
@@ -118,7 +120,6 @@ class AuditData:
         self.losses: dict[tuple[Any, ...], LedgerEntry] = {}
         self.damages: dict[tuple[Any, ...], LedgerEntry] = {}
         self.found: dict[tuple[Any, ...], LedgerEntry] = {}
-        self.dispositions_in: dict[tuple[Any, ...], LedgerEntry] = {}
         self.ledger_returns: dict[tuple[Any, ...], LedgerEntry] = {}
         self.receipts: dict[tuple[str, str], ReceiptTotal] = {}
         self._receipt_keys: set[int] = set()
@@ -194,8 +195,6 @@ class AuditData:
                 self._keep(self.damages, e)
             elif reason == FOUND_REASON and e.quantity > 0:
                 self._keep(self.found, e)
-            elif reason == DISPOSITION_IN_REASON and e.quantity > 0:
-                self._keep(self.dispositions_in, e)
         elif event == CUSTOMER_RETURNS:
             self._keep(self.ledger_returns, e)
 
@@ -298,6 +297,21 @@ class AuditData:
             charge.posted = _earliest(charge.posted, line.posted)
             if len(charge.lines) < _EVIDENCE_LINES:
                 charge.lines.append(line)
+
+    def ledger_events_needed(self) -> frozenset[str]:
+        """The ledger event types worth reading given what the other reports hold (they
+        are read first): receipts matter only with inbound shipments to check or an
+        inbound payment reversed, customer returns only with returns, refunds or a
+        reversal to judge; adjustments always."""
+        needed = {ADJUSTMENTS}
+        reversals = [r for r in self.reimbursements.values()
+                     if r.original_reimbursement_id and r.amount_total.amount < 0]
+        if self.inbound or any("inbound" in r.original_reimbursement_type.lower()
+                               for r in reversals):
+            needed.add(RECEIPTS)
+        if self.returns or self.refunds or reversals:
+            needed.add(CUSTOMER_RETURNS)
+        return frozenset(needed)
 
     # -- lookups ------------------------------------------------------------------------
     def catalog(self) -> Catalog:

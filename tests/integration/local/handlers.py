@@ -110,3 +110,7 @@ def unserialisable(event: dict[str, Any], context: Any) -> Any:
 def mutate(event: dict[str, Any], context: Any) -> dict[str, Any]:
     event["mutated"] = True
     return event
+
+
+def shout(event: dict[str, Any], context: Any) -> None:
+    print(event["text"])

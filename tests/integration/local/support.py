@@ -30,13 +30,6 @@ def fixture_stack(**options: Any) -> Iterator[LocalStack]:
         yield local
 
 
-@contextmanager
-def shared_fixture_stack(**options: Any) -> Iterator[LocalStack]:
-    """A fixture-template stack for a module's tests; call :func:`reset` before each test."""
-    with fixture_stack(**options) as local:
-        yield local
-
-
 def reset(local: LocalStack, start: datetime | None = None) -> LocalStack:
     """Empty every queue and forget past calls, pollers' state and invocations.
 

@@ -17,10 +17,19 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from ..claims import REVERSAL, Category, Credit, Demand, Evidence, allocate, pays, reason_key
+from ..claims import (
+    REVERSAL,
+    Category,
+    Credit,
+    Demand,
+    Evidence,
+    allocate,
+    paid_categories,
+    reason_key,
+)
 from ..claims import category_paid_by as _category_paid_by
 from ..data import AuditData, OrderMoney
 from ..reports.records import CustomerReturn, LedgerEntry, Reimbursement
@@ -162,17 +171,38 @@ def _returns_by_order(data: AuditData, orders: set[str]) -> dict[str, list[tuple
     return grouped
 
 
+def payments_by_category(data: AuditData) -> dict[Category, list[Reimbursement]]:
+    """Every payment (not a reversal) under each category it pays, in a fixed order."""
+    cached = data.cache.get("payments")
+    if cached is None:
+        cached = {category: [] for category in Category}
+        for r in sorted(data.reimbursements.values(), key=_payment_order):
+            if reason_key(r.reason) == REVERSAL:
+                continue
+            for category in paid_categories(r.reason):
+                cached[category].append(r)
+        data.cache["payments"] = cached
+    return cached
+
+
+def justified_reversed_units(data: AuditData) -> dict[int, int]:
+    """id(payment) → its units taken back by justified reversals."""
+    cached = data.cache.get("justified")
+    if cached is None:
+        cached = {}
+        for outcome in reversal_outcomes(data):
+            if outcome.original is not None and outcome.units:
+                ident = id(outcome.original)
+                cached[ident] = cached.get(ident, 0) + outcome.justified
+        data.cache["justified"] = cached
+    return cached
+
+
 def _net_payments(data: AuditData, category: Category, key_of: Any) -> dict[Any, list[Credit]]:
     """Payments for ``category`` as credits per pool key, less their justified reversals."""
-    reversed_units: dict[int, int] = {}
-    for outcome in reversal_outcomes(data):
-        if outcome.original is not None and outcome.units:
-            ident = id(outcome.original)
-            reversed_units[ident] = reversed_units.get(ident, 0) + outcome.justified
+    reversed_units = justified_reversed_units(data)
     credits: dict[Any, list[Credit]] = {}
-    for r in data.reimbursements.values():
-        if reason_key(r.reason) == REVERSAL or not pays(category, r.reason):
-            continue
+    for r in payments_by_category(data)[category]:
         key = key_of(r)
         if not key:
             continue
@@ -368,16 +398,17 @@ def _not_restocked(data: AuditData) -> list[NotRestocked]:
             pending.append(row)
     if not data.ledger_returns or not pending:
         return flagged
-    ledger = sorted(data.ledger_returns.values(), key=lambda e: (e.at, e.reference_id))
+    ledger = sorted(data.ledger_returns.values(), key=_ledger_order)
     first = min(e.date for e in ledger)
     last = max(e.date for e in ledger)
     left = [e.quantity for e in ledger]  # units of each ledger row not yet matched
     by_order: dict[str, list[int]] = {}
     by_fnsku: dict[str, list[int]] = {}
+    times: dict[str, list[datetime]] = {}
     for index, e in enumerate(ledger):
         by_order.setdefault(e.reference_id, []).append(index)
         by_fnsku.setdefault(e.fnsku, []).append(index)
-    times = {fnsku: [ledger[i].at for i in indexes] for fnsku, indexes in by_fnsku.items()}
+        times.setdefault(e.fnsku, []).append(e.at)
 
     # Order-id matches first for every return, then the date-window fallback, so that a
     # loose match never takes a row another return matches exactly.
@@ -412,6 +443,10 @@ def _not_restocked(data: AuditData) -> list[NotRestocked]:
         if units > 0:
             flagged.append(NotRestocked(row, "not_restocked"))
     return flagged
+
+
+def _ledger_order(e: LedgerEntry) -> tuple[Any, ...]:
+    return (e.at, e.reference_id, e.fnsku, e.quantity)
 
 
 def _return_order(key: tuple[Any, ...]) -> tuple[Any, ...]:

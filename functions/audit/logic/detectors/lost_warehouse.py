@@ -15,7 +15,6 @@ from datetime import date
 from ..claims import Category, Claim, make_claim
 from ..costs import CostBook
 from ..data import AuditData
-from ..reports.records import LedgerEntry
 from . import _evidence as ev
 from ._pools import open_demands, paid_evidence, warehouse_pool
 
@@ -28,7 +27,6 @@ def detect(data: AuditData, *, costs: CostBook, as_of: date) -> list[Claim]:
 
 def warehouse_claims(
     data: AuditData, category: Category, *, costs: CostBook, as_of: date, what: str,
-    pairs: dict[int, LedgerEntry] | None = None,
 ) -> list[Claim]:
     """Claims for the open part of each loss (or damage) row of the ledger."""
     catalog = data.catalog()
@@ -54,8 +52,6 @@ def warehouse_claims(
         text += (f" at manufacturing cost {unit_cost} per unit." if unit_cost is not None
                  else "; no unit cost given (--costs), amount unknown.")
         proof = [ev.ledger(entry), *paid_evidence(demand)]
-        if pairs and id(entry) in pairs:
-            proof.append(ev.ledger(pairs[id(entry)]))
         claim = make_claim(
             category,
             keys=(fnsku, entry.reference_id, entry.reason, entry.date.isoformat()),

@@ -4,7 +4,9 @@ value, for the cash units not reversed since.
 Value of a unit: manufacturing cost from the cost sheet for before-order losses
 (Lost_/Damaged_Warehouse, Lost_/Damaged_Inbound), in the payment's currency; the sale's
 price less fees (settlement, else the fee preview) for customer-side payments
-(CustomerReturn, CustomerServiceIssue). No value known: no claim. A later payment with the
+(CustomerReturn, CustomerServiceIssue). No value known: no claim. A gap under
+``TOLERANCE`` (2 % of the value) is not claimed: Amazon's cost estimates and rounding
+differ from a seller's sheet by that much without anyone being owed. A later payment with the
 same case id (e.g. a GeneralAdjustment top-up) reduces the difference. Window
 (**unverified**): 60 days from the payment.
 """
@@ -12,6 +14,7 @@ same case id (e.g. a GeneralAdjustment top-up) reduces the difference. Window
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from functions.core.money import Money
 
@@ -23,6 +26,7 @@ from . import _evidence as ev
 from ._pools import reversal_outcomes
 
 CATEGORY = Category.REIMBURSEMENT_UNDERPAID
+TOLERANCE = Decimal("0.02")
 _INVENTORY = frozenset({Category.LOST_WAREHOUSE, Category.DAMAGED_WAREHOUSE,
                         Category.INBOUND_SHORTFALL})
 
@@ -63,7 +67,7 @@ def detect(data: AuditData, *, costs: CostBook, as_of: date) -> list[Claim]:
         if value is None or value.currency != r.currency:
             continue
         gap = (value - paid).quantize()
-        if gap.amount <= 0:
+        if gap.amount <= 0 or gap.amount < value.amount * TOLERANCE:
             continue
         owed = gap * units
         topped: list[Reimbursement] = [

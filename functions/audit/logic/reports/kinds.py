@@ -167,55 +167,55 @@ def _ledger(c: Columns, file: str) -> Builder:
 
 
 def _reimbursements(c: Columns, file: str) -> Builder:
-    t = c.title
-    cols = {k: c(k) for k in (
+    (i_approval, i_id, i_case, i_order, i_reason, i_sku, i_fnsku, i_asin, i_condition,
+     i_currency, i_per_unit, i_total, i_cash, i_units, i_qty_total, i_original,
+     i_original_type) = (c(k) for k in (
         "approvaldate", "reimbursementid", "caseid", "amazonorderid", "reason", "sku", "fnsku",
         "asin", "condition", "currencyunit", "amountperunit", "amounttotal",
         "quantityreimbursedcash", "quantityreimbursedinventory", "quantityreimbursedtotal",
-        "originalreimbursementid", "originalreimbursementtype")}
+        "originalreimbursementid", "originalreimbursementtype"))
+    (t_approval, t_id, t_reason, t_currency, t_per_unit, t_total, t_cash, t_units,
+     t_qty_total) = (c.title(k) for k in (
+        "approvaldate", "reimbursementid", "reason", "currencyunit", "amountperunit",
+        "amounttotal", "quantityreimbursedcash", "quantityreimbursedinventory",
+        "quantityreimbursedtotal"))
+    p_oint, p_odec = parse_optional_int, parse_optional_decimal
 
     def build(row: list[str], line: int) -> Reimbursement:
-        def v(key: str) -> str:
-            return row[cols[key]].strip()
-
-        currency = _currency(v("currencyunit"), t("currencyunit"))
-        per_unit = parse_optional_decimal(v("amountperunit"), t("amountperunit"))
-        cash = parse_optional_int(v("quantityreimbursedcash"), t("quantityreimbursedcash")) or 0
-        units = parse_optional_int(
-            v("quantityreimbursedinventory"), t("quantityreimbursedinventory")) or 0
-        total_qty = parse_optional_int(v("quantityreimbursedtotal"), t("quantityreimbursedtotal"))
+        currency = _currency(row[i_currency], t_currency)
+        per_unit = p_odec(row[i_per_unit], t_per_unit)
+        cash = p_oint(row[i_cash], t_cash) or 0
+        units = p_oint(row[i_units], t_units) or 0
+        total_qty = p_oint(row[i_qty_total], t_qty_total)
         return Reimbursement(
-            file, line,
-            parse_timestamp(v("approvaldate"), t("approvaldate")),
-            _need(v("reimbursementid"), t("reimbursementid")),
-            v("caseid"), v("amazonorderid"), _need(v("reason"), t("reason")),
-            v("sku"), v("fnsku"), v("asin"), v("condition"),
+            file, line, parse_timestamp(row[i_approval].strip(), t_approval),
+            _need(row[i_id], t_id), row[i_case].strip(), row[i_order].strip(),
+            _need(row[i_reason], t_reason), row[i_sku].strip(), row[i_fnsku].strip(),
+            row[i_asin].strip(), row[i_condition].strip(),
             None if per_unit is None else Money(per_unit, currency),
-            Money(parse_decimal(v("amounttotal"), t("amounttotal")), currency),
+            Money(parse_decimal(row[i_total].strip(), t_total), currency),
             cash, units, cash + units if total_qty is None else total_qty,
-            v("originalreimbursementid"), v("originalreimbursementtype"),
+            row[i_original].strip(), row[i_original_type].strip(),
         )
 
     return build
 
 
 def _customer_returns(c: Columns, file: str) -> Builder:
-    t = c.title
-    ix = {k: c(k) for k in (
+    (i_date, i_order, i_sku, i_asin, i_fnsku, i_name, i_qty, i_fc, i_disposition, i_reason,
+     i_status, i_lpn, i_comments) = (c(k) for k in (
         "returndate", "orderid", "sku", "asin", "fnsku", "productname", "quantity",
         "fulfillmentcenterid", "detaileddisposition", "reason", "status", "licenseplatenumber",
-        "customercomments")}
+        "customercomments"))
+    t_date, t_order, t_qty = c.title("returndate"), c.title("orderid"), c.title("quantity")
 
     def build(row: list[str], line: int) -> CustomerReturn:
-        def v(key: str) -> str:
-            return row[ix[key]].strip()
-
         return CustomerReturn(
-            file, line, parse_timestamp(v("returndate"), t("returndate")),
-            _need(v("orderid"), t("orderid")), v("sku"), v("asin"), v("fnsku"),
-            row[ix["productname"]], parse_int(v("quantity"), t("quantity")),
-            v("fulfillmentcenterid"), v("detaileddisposition").upper(), v("reason"), v("status"),
-            v("licenseplatenumber"), row[ix["customercomments"]],
+            file, line, parse_timestamp(row[i_date].strip(), t_date),
+            _need(row[i_order], t_order), row[i_sku].strip(), row[i_asin].strip(),
+            row[i_fnsku].strip(), row[i_name], parse_int(row[i_qty], t_qty),
+            row[i_fc].strip(), row[i_disposition].strip().upper(), row[i_reason].strip(),
+            row[i_status].strip(), row[i_lpn].strip(), row[i_comments],
         )
 
     return build
@@ -303,47 +303,52 @@ def _fee_estimates(c: Columns, file: str) -> Builder:
 def _settlement(c: Columns, file: str) -> Builder:
     """V2 layout: one amount per row; the first row of a settlement holds its totals."""
     t = c.title
-    ix = {k: c(k) for k in (
+    (i_id, i_start, i_end, i_deposit, i_total, i_currency, i_type, i_order, i_adjustment,
+     i_shipment, i_marketplace, i_amount_type, i_description, i_amount, i_fulfillment,
+     i_posted, i_posted_time, i_item, i_sku, i_qty) = (c(k) for k in (
         "settlementid", "settlementstartdate", "settlementenddate", "depositdate",
         "totalamount", "currency", "transactiontype", "orderid", "adjustmentid", "shipmentid",
         "marketplacename", "amounttype", "amountdescription", "amount", "fulfillmentid",
-        "posteddate", "posteddatetime", "orderitemcode", "sku", "quantitypurchased")}
+        "posteddate", "posteddatetime", "orderitemcode", "sku", "quantitypurchased"))
+    t_id, t_currency, t_amount, t_posted, t_qty = (
+        t("settlementid"), t("currency"), t("amount"), t("posteddate"), t("quantitypurchased"))
     currencies: dict[str, str] = {}
 
     def build(row: list[str], line: int) -> SettlementLine | SettlementSummary | None:
-        def v(key: str) -> str:
-            return row[ix[key]].strip()
-
-        settlement_id = _need(v("settlementid"), t("settlementid"))
-        currency_text = v("currency")
-        if not v("transactiontype") and v("totalamount"):
-            currency = _currency(currency_text, t("currency"))
+        settlement_id = _need(row[i_id], t_id)
+        currency_text = row[i_currency].strip()
+        transaction_type = row[i_type].strip()
+        if not transaction_type and row[i_total].strip():
+            currency = _currency(currency_text, t_currency)
             currencies[settlement_id] = currency
             return SettlementSummary(
                 file, line, settlement_id,
-                parse_optional_timestamp(v("settlementstartdate"), t("settlementstartdate")),
-                parse_optional_timestamp(v("settlementenddate"), t("settlementenddate")),
-                parse_optional_timestamp(v("depositdate"), t("depositdate")),
-                Money(parse_decimal(v("totalamount"), t("totalamount")), currency),
+                parse_optional_timestamp(row[i_start].strip(), t("settlementstartdate")),
+                parse_optional_timestamp(row[i_end].strip(), t("settlementenddate")),
+                parse_optional_timestamp(row[i_deposit].strip(), t("depositdate")),
+                Money(parse_decimal(row[i_total].strip(), t("totalamount")), currency),
             )
-        amount = parse_optional_decimal(v("amount"), t("amount"))
+        amount = parse_optional_decimal(row[i_amount], t_amount)
         if amount is None:
             return None  # a row without an amount carries nothing to audit
         if currency_text:
-            currency = _currency(currency_text, t("currency"))
+            currency = _currency(currency_text, t_currency)
         elif settlement_id in currencies:
             currency = currencies[settlement_id]
         else:
             raise RowError(
-                f"no currency: column {t('currency')!r} is empty and the settlement's "
+                f"no currency: column {t_currency!r} is empty and the settlement's "
                 "summary row (its first row) was not seen")
-        posted_text = v("posteddatetime") or v("posteddate")
+        posted_text = (row[i_posted_time] or row[i_posted]).strip()
+        quantity = row[i_qty]
         return SettlementLine(
-            file, line, settlement_id, v("transactiontype"), v("orderid"), v("adjustmentid"),
-            v("shipmentid"), v("marketplacename"), v("amounttype"), v("amountdescription"),
-            Money(amount, currency), v("fulfillmentid"),
-            parse_optional_timestamp(posted_text, t("posteddate")), v("orderitemcode"),
-            v("sku"), parse_optional_int(v("quantitypurchased"), t("quantitypurchased")),
+            file, line, settlement_id, transaction_type, row[i_order].strip(),
+            row[i_adjustment].strip(), row[i_shipment].strip(), row[i_marketplace].strip(),
+            row[i_amount_type].strip(), row[i_description].strip(), Money(amount, currency),
+            row[i_fulfillment].strip(),
+            parse_timestamp(posted_text, t_posted) if posted_text else None,
+            row[i_item].strip(), row[i_sku].strip(),
+            parse_optional_int(quantity, t_qty) if quantity else None,
         )
 
     return build

@@ -86,6 +86,7 @@ class ReportFile:
     def __init__(self, name: str, binary: IO[bytes], *, owns: bool) -> None:
         self.name = name
         self._owned = binary if owns else None
+        self._closed = False
         buffered = binary if isinstance(binary, io.BufferedReader) else io.BufferedReader(
             binary)  # type: ignore[arg-type]
         if buffered.peek(2)[:2] == _GZIP_MAGIC:
@@ -153,6 +154,9 @@ class ReportFile:
         )
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if self._owned is None:
             self._text.detach()  # leave the caller's stream open
         else:
@@ -173,8 +177,7 @@ def open_report(source: str | Path | IO[bytes], name: str | None = None) -> Repo
     A stream is read but not closed.
     """
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        handle = path.open("rb")
+        handle = Path(source).open("rb")
         try:
             return ReportFile(name or str(source), handle, owns=True)
         except BaseException:
