@@ -48,3 +48,18 @@ def test_settings_read_from_environment(monkeypatch):
         monkeypatch.setenv(name, name.lower())
     config = load_settings(TablesConfig)
     assert config.listings_table == "listings_table"
+
+
+def test_installed_clock_is_what_everyone_reads():
+    from datetime import UTC, datetime
+
+    from functions.core import clock
+    from functions.core.repositories.dynamo import utc_now as repo_now
+
+    frozen = datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
+    with clock.clock_installed(lambda: frozen):
+        assert clock.utc_now() == frozen
+        assert repo_now() == frozen
+    assert clock.utc_now().year != 2030
+    with clock.clock_installed(lambda: datetime(2030, 1, 1)), pytest.raises(ValueError):
+        clock.utc_now()

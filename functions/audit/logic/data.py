@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -123,8 +123,6 @@ class AuditData:
         self.ledger_returns: dict[tuple[Any, ...], LedgerEntry] = {}
         self.receipts: dict[tuple[str, str], ReceiptTotal] = {}
         self._receipt_keys: set[int] = set()
-        self.ledger_first: date | None = None
-        self.ledger_last: date | None = None
         # other reports
         self.reimbursements: dict[tuple[str, str], Reimbursement] = {}
         self.returns: dict[tuple[Any, ...], CustomerReturn] = {}
@@ -168,43 +166,44 @@ class AuditData:
         }[record_type]
 
     def add_ledger(self, e: LedgerEntry) -> None:
-        day = e.date
-        if self.ledger_first is None or day < self.ledger_first:
-            self.ledger_first = day
-        if self.ledger_last is None or day > self.ledger_last:
-            self.ledger_last = day
         event = e.event_type
-        if event == RECEIPTS:
-            key = hash((e.date_time or day, e.fnsku, e.reference_id, e.quantity,
-                        e.fulfillment_center, e.disposition, e.reason))
-            if key in self._receipt_keys:
-                return
-            self._receipt_keys.add(key)
-            total = self.receipts.get((e.reference_id, e.fnsku))
-            if total is None:
-                total = self.receipts[(e.reference_id, e.fnsku)] = ReceiptTotal()
-            total.quantity += e.quantity
-            if len(total.entries) < _EVIDENCE_LINES:
-                total.entries.append(e)
-            return
         if event == ADJUSTMENTS:
             reason = e.reason
             if reason in LOSS_REASONS and e.quantity < 0:
-                self._keep(self.losses, e)
+                store = self.losses
             elif reason in DAMAGE_REASONS and e.quantity < 0:
-                self._keep(self.damages, e)
+                store = self.damages
             elif reason == FOUND_REASON and e.quantity > 0:
-                self._keep(self.found, e)
+                store = self.found
+            else:
+                return
         elif event == CUSTOMER_RETURNS:
-            self._keep(self.ledger_returns, e)
-
-    @staticmethod
-    def _keep(store: dict[tuple[Any, ...], LedgerEntry], e: LedgerEntry) -> None:
-        key = (e.date_time or e.date, e.fnsku, e.event_type, e.reference_id, e.quantity,
-               e.fulfillment_center, e.disposition, e.reason)
+            store = self.ledger_returns
+        elif event == RECEIPTS:
+            self._add_receipt(e)
+            return
+        else:
+            return
+        # Two copies of one row (overlapping downloads) share these; the Reference ID
+        # alone identifies an adjustment, the order id a return.
+        key = (e.reference_id, e.fnsku, e.quantity, e.reason, e.date_time or e.date,
+               e.fulfillment_center, event)
         old = store.get(key)
         if old is None or _later_state(e, old):
             store[key] = e
+
+    def _add_receipt(self, e: LedgerEntry) -> None:
+        key = hash((e.reference_id, e.fnsku, e.quantity, e.date_time or e.date,
+                    e.fulfillment_center, e.disposition))
+        if key in self._receipt_keys:
+            return
+        self._receipt_keys.add(key)
+        total = self.receipts.get((e.reference_id, e.fnsku))
+        if total is None:
+            total = self.receipts[(e.reference_id, e.fnsku)] = ReceiptTotal()
+        total.quantity += e.quantity
+        if len(total.entries) < _EVIDENCE_LINES:
+            total.entries.append(e)
 
     def add_reimbursement(self, r: Reimbursement) -> None:
         key = (r.reimbursement_id, r.fnsku or r.sku)
@@ -213,8 +212,9 @@ class AuditData:
             self.reimbursements[key] = r
 
     def add_return(self, r: CustomerReturn) -> None:
-        key = (r.order_id, r.fnsku or r.sku, r.license_plate_number, r.return_date,
-               r.detailed_disposition)
+        # The license plate number identifies a returned unit; without one, its date does.
+        key = (r.order_id, r.fnsku or r.sku, r.license_plate_number,
+               r.detailed_disposition, None if r.license_plate_number else r.return_date)
         old = self.returns.get(key)
         if old is None or _position(r) < _position(old):
             self.returns[key] = r

@@ -36,10 +36,6 @@ _MAX_DIGITS = 38
 
 
 # -- time ---------------------------------------------------------------------------------
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def iso_utc(moment: datetime) -> str:
     """``moment`` as fixed-width UTC ISO-8601 text (microseconds, ``Z``); sorts as text.
 

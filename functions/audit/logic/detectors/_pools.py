@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..claims import (
@@ -389,8 +389,7 @@ def _not_restocked(data: AuditData) -> list[NotRestocked]:
     date plus a grace period)."""
     flagged: list[NotRestocked] = []
     pending: list[CustomerReturn] = []
-    for key in sorted(data.returns, key=_return_order):
-        row = data.returns[key]
+    for row in sorted(data.returns.values(), key=_return_order):
         if row.detailed_disposition in DAMAGED_DISPOSITIONS:
             variant = "carrier_damaged" if row.detailed_disposition == "CARRIER_DAMAGED" else ""
             flagged.append(NotRestocked(row, variant))
@@ -413,9 +412,10 @@ def _not_restocked(data: AuditData) -> list[NotRestocked]:
     # Order-id matches first for every return, then the date-window fallback, so that a
     # loose match never takes a row another return matches exactly.
     missing: list[tuple[CustomerReturn, int]] = []
+    earliest = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    latest = datetime(last.year, last.month, last.day, tzinfo=UTC) - RESTOCK_GRACE
     for row in pending:
-        day = row.return_date.date()
-        if day < first or day + RESTOCK_GRACE > last:
+        if not earliest <= row.return_date < latest:
             continue
         units = row.quantity
         for index in by_order.get(row.order_id, ()):
@@ -449,9 +449,9 @@ def _ledger_order(e: LedgerEntry) -> tuple[Any, ...]:
     return (e.at, e.reference_id, e.fnsku, e.quantity)
 
 
-def _return_order(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    order_id, fnsku, lpn, return_date, disposition = key
-    return (return_date, order_id, lpn, fnsku, disposition)
+def _return_order(r: CustomerReturn) -> tuple[Any, ...]:
+    return (r.return_date, r.order_id, r.license_plate_number, r.fnsku or r.sku,
+            r.detailed_disposition)
 
 
 def open_demands(pool: list[Demand], kind: str) -> list[Demand]:
