@@ -26,6 +26,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
+from functions.core.clock import utc_now as utc_now  # the repositories' default clock
 from functions.core.money import Money
 from functions.core.repositories.errors import InvalidPageToken
 
