@@ -163,12 +163,17 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _dlq_ids(template: Template) -> set[str]:
-    """Queues named as another queue's dead-letter target."""
+    """Queues named as another queue's, or an EventBridge target's, dead-letter target."""
     ids = set()
     for queue in resources_of_type(template, "AWS::SQS::Queue").values():
         target = (_props(queue).get("RedrivePolicy") or {}).get("deadLetterTargetArn")
         if _ref(target):
             ids.add(_ref(target))
+    for rule in resources_of_type(template, "AWS::Events::Rule").values():
+        for rule_target in _props(rule).get("Targets") or []:
+            arn = (rule_target.get("DeadLetterConfig") or {}).get("Arn")
+            if _ref(arn):
+                ids.add(_ref(arn))
     return ids
 
 

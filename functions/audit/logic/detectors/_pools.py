@@ -386,58 +386,80 @@ def _refunded_units(refund: OrderMoney, sale: OrderMoney | None) -> int:
 def _not_restocked(data: AuditData) -> list[NotRestocked]:
     """Returns damaged by Amazon or the carrier, and returns the ledger never took back
     into inventory (judged only where the ledger's CustomerReturns rows cover the return
-    date plus a grace period)."""
+    date plus a grace period).
+
+    A return is matched to ledger CustomerReturns rows of its order (Reference ID = order
+    id) first; what stays unmatched may take an unmatched row of the same FNSKU dated from
+    2 days before to 14 days after it. Each ledger unit matches once. Only groups with
+    several candidates are sorted, which keeps this linear on a big seller's history.
+    """
     flagged: list[NotRestocked] = []
-    pending: list[CustomerReturn] = []
-    for row in sorted(data.returns.values(), key=_return_order):
+    pending: dict[str, list[CustomerReturn]] = {}
+    for row in data.returns.values():
         if row.detailed_disposition in DAMAGED_DISPOSITIONS:
             variant = "carrier_damaged" if row.detailed_disposition == "CARRIER_DAMAGED" else ""
             flagged.append(NotRestocked(row, variant))
         else:
-            pending.append(row)
+            pending.setdefault(row.order_id, []).append(row)
     if not data.ledger_returns or not pending:
         return flagged
-    ledger = sorted(data.ledger_returns.values(), key=_ledger_order)
+    ledger = list(data.ledger_returns.values())
     first = min(e.date for e in ledger)
     last = max(e.date for e in ledger)
-    left = [e.quantity for e in ledger]  # units of each ledger row not yet matched
-    by_order: dict[str, list[int]] = {}
-    by_fnsku: dict[str, list[int]] = {}
-    times: dict[str, list[datetime]] = {}
-    for index, e in enumerate(ledger):
-        by_order.setdefault(e.reference_id, []).append(index)
-        by_fnsku.setdefault(e.fnsku, []).append(index)
-        times.setdefault(e.fnsku, []).append(e.at)
-
-    # Order-id matches first for every return, then the date-window fallback, so that a
-    # loose match never takes a row another return matches exactly.
-    missing: list[tuple[CustomerReturn, int]] = []
     earliest = datetime(first.year, first.month, first.day, tzinfo=UTC)
     latest = datetime(last.year, last.month, last.day, tzinfo=UTC) - RESTOCK_GRACE
-    for row in pending:
-        if not earliest <= row.return_date < latest:
-            continue
-        units = row.quantity
-        for index in by_order.get(row.order_id, ()):
-            if units <= 0:
-                break
-            if left[index] > 0 and (not row.fnsku or ledger[index].fnsku == row.fnsku):
-                step = min(left[index], units)
-                left[index] -= step
-                units -= step
-        if units > 0:
-            missing.append((row, units))
+    left: dict[int, int] = {}  # id(ledger row) → units not yet matched
+    by_order: dict[str, list[LedgerEntry]] = {}
+    for e in ledger:
+        by_order.setdefault(e.reference_id, []).append(e)
+        left[id(e)] = e.quantity
+
+    missing: list[tuple[CustomerReturn, int]] = []
+    for order_id, rows in pending.items():
+        if len(rows) > 1:
+            rows.sort(key=_return_order)
+        candidates = by_order.get(order_id, ())
+        if len(candidates) > 1:
+            candidates.sort(key=_ledger_order)  # type: ignore[union-attr]
+        for row in rows:
+            if not earliest <= row.return_date < latest:
+                continue
+            units = row.quantity
+            for e in candidates:
+                if units <= 0:
+                    break
+                free = left[id(e)]
+                if free > 0 and (not row.fnsku or e.fnsku == row.fnsku):
+                    step = min(free, units)
+                    left[id(e)] = free - step
+                    units -= step
+            if units > 0:
+                missing.append((row, units))
+    if not missing:
+        return flagged
+    # The date-window fallback, for the FNSKUs with unmatched returns only.
+    wanted = {row.fnsku for row, _units in missing}
+    by_fnsku: dict[str, list[LedgerEntry]] = {}
+    for e in ledger:
+        if e.fnsku in wanted and left[id(e)] > 0:
+            by_fnsku.setdefault(e.fnsku, []).append(e)
+    times: dict[str, list[datetime]] = {}
+    for fnsku, entries in by_fnsku.items():
+        entries.sort(key=_ledger_order)
+        times[fnsku] = [e.at for e in entries]
+    missing.sort(key=lambda item: _return_order(item[0]))
     for row, units in missing:
-        indexes = by_fnsku.get(row.fnsku, [])
+        entries = by_fnsku.get(row.fnsku, [])
         end = row.return_date + RESTOCK_GRACE
         position = bisect_left(times.get(row.fnsku, []), row.return_date - timedelta(days=2))
-        while units > 0 and position < len(indexes):
-            index = indexes[position]
-            if ledger[index].at > end:
+        while units > 0 and position < len(entries):
+            e = entries[position]
+            if e.at > end:
                 break
-            if left[index] > 0:
-                step = min(left[index], units)
-                left[index] -= step
+            free = left[id(e)]
+            if free > 0:
+                step = min(free, units)
+                left[id(e)] = free - step
                 units -= step
             position += 1
         if units > 0:
