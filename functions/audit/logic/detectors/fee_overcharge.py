@@ -88,6 +88,10 @@ def detect(data: AuditData, *, costs: CostBook, as_of: date) -> list[Claim]:
         charges = sorted(group.charges, key=lambda c: (c[0].posted, c[0].order_id))
         for charge, _units, _per_unit in charges[:_MAX_EVIDENCE]:
             proof += [ev.settlement(line) for line in charge.lines]
+            sale = data.sales.get((charge.order_id, charge.sku))
+            if sale is not None and not charge.quantity:  # the units came from the sale
+                proof += [ev.settlement(line) for line in sale.lines
+                          if line.amount_description.lower() == "principal"]
         sku, fnsku, asin = ev.ids(catalog, sku=group.sku, fnsku=estimate.fnsku,
                                   asin=estimate.asin)
         highest = max(c[2] for c in charges)
