@@ -199,6 +199,11 @@ class Account(BaseModel):
     contract: Contract | None = None
     vip: bool = False
     profile: Profile | None = None
+    # Repricer switches for the whole seller (DESIGN §5.1): ``repricer_paused`` stops every
+    # decision; ``repricer_dry_run`` decides and records but never submits. A newly
+    # connected seller starts in dry run until they switch it off.
+    repricer_paused: bool = False
+    repricer_dry_run: bool = True
     created_at: UtcDatetime
     updated_at: UtcDatetime
     version: int = Field(default=0, ge=0)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from functions.core.clock import use_clock
 from infra.local.auth import issue_token
 from infra.local.aws import DEFAULT_REGION, AwsClients
 from infra.local.clock import Firing, ScheduleClock
@@ -61,6 +62,7 @@ class LocalStack:
         drain_after_firing: bool = True,
         stack_name: str = STACK_NAME,
         handler_stdout: TextIO | None = None,
+        install_clock: bool = True,
     ) -> LocalStack:
         """Provision ``template`` (default: template.yaml) and wire up the emulation.
 
@@ -68,6 +70,8 @@ class LocalStack:
         ``environment`` overrides function environment variables (``None`` unsets one);
         ``clock_start`` is the schedule clock's initial time (default: now, UTC);
         ``handler_stdout`` receives what handlers print (default: this process's stdout).
+        ``install_clock`` makes the schedule clock the process-wide ``functions.core.clock``
+        so handlers see simulated time (in-process it stands still until ``advance``).
         """
         aws = AwsClients(region=region, endpoint_url=endpoint_url)
         stack = provision(aws, template, parameters=parameters, stack_name=stack_name)
@@ -80,6 +84,8 @@ class LocalStack:
             after_each=sources.drain if drain_after_firing else None,
         )
         api = ApiGateway(stack, dispatcher) if stack.rest_apis else None
+        if install_clock:
+            use_clock(clock.now)
         return cls(stack, dispatcher, sources, clock, api)
 
     # -- driving it ----------------------------------------------------------------------
@@ -154,7 +160,10 @@ def in_process(
     from moto import mock_aws
 
     with mock_aws():
-        yield LocalStack.start(template, **options)
+        try:
+            yield LocalStack.start(template, **options)
+        finally:
+            use_clock(None)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

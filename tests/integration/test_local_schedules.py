@@ -172,3 +172,4 @@ def test_clock_starts_at_the_current_minute_by_default(local: LocalStack) -> Non
     now = datetime.now(UTC)
     assert timedelta(0) <= now - clock.now() < timedelta(minutes=1, seconds=5)
     assert clock.now().second == 0
+

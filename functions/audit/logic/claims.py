@@ -261,6 +261,9 @@ class Demand:
     ref: Any = None
     covered: int = 0
     paid_by: list[tuple[Any, int]] = field(default_factory=list)
+    # A credit whose ``source`` is this object never covers the demand (a payment
+    # cannot settle its own reversal).
+    not_from: Any = None
 
     @property
     def open(self) -> int:
@@ -275,6 +278,7 @@ class Credit:
     quantity: int
     order: tuple[Any, ...]
     ref: Any = None
+    source: Any = None
 
 
 def allocate(
@@ -297,7 +301,7 @@ def allocate(
             if limit is not None and demand.at > limit:
                 break
             free = demand.quantity - demand.covered
-            if free > 0:
+            if free > 0 and (demand.not_from is None or demand.not_from is not credit.source):
                 take = min(free, left)
                 demand.covered += take
                 demand.paid_by.append((credit.ref, take))

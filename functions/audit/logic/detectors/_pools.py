@@ -209,7 +209,7 @@ def _net_payments(data: AuditData, category: Category, key_of: Any) -> dict[Any,
         quantity = r.quantity_total - reversed_units.get(id(r), 0)
         credits.setdefault(key, []).append(Credit(
             at=r.approval_date, quantity=quantity, order=(r.reimbursement_id, r.fnsku),
-            ref=("paid", r)))
+            ref=("paid", r), source=r))
     return credits
 
 
@@ -225,7 +225,8 @@ def _reversal_demands(data: AuditData, category: Category, key_of: Any
         rv = outcome.reversal
         demands.setdefault(key, []).append(Demand(
             at=rv.approval_date, quantity=outcome.unjustified,
-            order=("reversal", rv.reimbursement_id, rv.fnsku), ref=("reversal", outcome)))
+            order=("reversal", rv.reimbursement_id, rv.fnsku), ref=("reversal", outcome),
+            not_from=outcome.original))
     return demands
 
 

@@ -6,8 +6,8 @@ Two cases, from removal order detail and removal shipment detail:
   (requested − cancelled − disposed − shipped − in process > 0). Window: 60 days from the
   order's last update.
 * **lost**: the order detail counts more units shipped than the shipment detail has
-  shipments (with carrier and tracking) for; judged only for orders updated inside the
-  period the shipment detail covers. Window: 15–75 days (Amazon counts from shipment
+  shipments (with carrier and tracking) for; judged only where the shipment detail covers
+  the order (it lists some of the order's shipments, or spans the order's last update). Window: 15–75 days (Amazon counts from shipment
   creation; the order's last update stands in for it).
 
 Amazon does not pay removal losses by itself; a reimbursement whose reason names a removal
@@ -76,8 +76,12 @@ def detect(data: AuditData, *, costs: CostBook, as_of: date) -> list[Claim]:
                 order=(order.order_id, "missing"), ref=("missing", order)))
         in_shipments = sum(s.shipped_quantity for s in order.shipments)
         shipped = order.total("shipped_quantity")
-        if (covered_from is not None and covered_to is not None and shipped > in_shipments
-                and covered_from - timedelta(days=7) <= order.updated <= covered_to):
+        # Judged where the shipment detail covers the order: it lists some of its
+        # shipments, or the order was last updated inside the period it spans.
+        covered = bool(order.shipments) or (
+            covered_from is not None and covered_to is not None
+            and covered_from - timedelta(days=7) <= order.updated <= covered_to)
+        if covered and shipped > in_shipments:
             demands.setdefault(order.fnsku or order.sku, []).append(Demand(
                 at=order.updated, quantity=shipped - in_shipments,
                 order=(order.order_id, "lost"), ref=("lost", order)))
