@@ -184,6 +184,82 @@ class Profile(BaseModel):
         return tuple(dict.fromkeys(value))
 
 
+class ConnectionStatus(StrEnum):
+    """Where a seller's Repricer connection stands (``RepricerConnection.status``)."""
+
+    REQUESTED = "requested"  # the API accepted it; ConnectSellerFunction has not started
+    SUBSCRIBING = "subscribing"  # notification destination and subscriptions
+    SYNCING = "syncing"  # first sync of the listings (Reports API)
+    CONNECTED = "connected"  # subscribed and every marketplace synced
+    FAILED = "failed"  # stopped; ``error`` says why (a new connect request starts over)
+
+
+class SyncStatus(StrEnum):
+    PENDING = "pending"
+    REQUESTED = "requested"  # report requested, ``report_id`` recorded
+    SYNCED = "synced"
+    FAILED = "failed"
+
+
+class MarketplaceSync(BaseModel):
+    """First sync of one marketplace's listings: the report it reads and what it did."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    marketplace_id: MarketplaceId
+    status: SyncStatus = SyncStatus.PENDING
+    report_id: str | None = Field(default=None, max_length=128)
+    created: int = Field(default=0, ge=0, description="unconfigured listings created")
+    existing: int = Field(default=0, ge=0, description="SKUs already stored, left untouched")
+    skipped: int = Field(default=0, ge=0, description="report rows that could not be used")
+    finished_at: UtcDatetime | None = None
+    error: str | None = Field(default=None, max_length=1000)
+
+
+class RepricerConnection(BaseModel):
+    """Progress of connecting a seller to the Repricer, so a retried run resumes.
+
+    ``request_id`` identifies one connect request: a retry of the same request continues
+    where it stopped (subscriptions found, reports reused, marketplaces already synced
+    skipped); a new request starts the syncs again. ``subscriptions`` maps
+    ``region:NOTIFICATION_TYPE`` to Amazon's subscription id.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: str = Field(min_length=1, max_length=128)
+    status: ConnectionStatus
+    marketplace_ids: tuple[MarketplaceId, ...] = Field(min_length=1)
+    requested_at: UtcDatetime
+    updated_at: UtcDatetime
+    connected_at: UtcDatetime | None = None
+    subscriptions: dict[str, str] = Field(default_factory=dict)
+    syncs: tuple[MarketplaceSync, ...] = ()
+    error: str | None = Field(default=None, max_length=1000)
+
+    @field_validator("marketplace_ids")
+    @classmethod
+    def _unique_marketplaces(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(value))
+
+    def sync_of(self, marketplace_id: str) -> MarketplaceSync:
+        """The sync record of ``marketplace_id`` (a pending one if none is recorded)."""
+        for sync in self.syncs:
+            if sync.marketplace_id == marketplace_id:
+                return sync
+        return MarketplaceSync(marketplace_id=marketplace_id)
+
+    def with_sync(self, sync: MarketplaceSync) -> RepricerConnection:
+        """A copy with ``sync`` recorded (replacing that marketplace's previous record)."""
+        others = tuple(s for s in self.syncs if s.marketplace_id != sync.marketplace_id)
+        ordered = sorted((*others, sync), key=lambda s: self._position(s.marketplace_id))
+        return self.model_copy(update={"syncs": tuple(ordered)})
+
+    def _position(self, marketplace_id: str) -> int:
+        ids = self.marketplace_ids
+        return ids.index(marketplace_id) if marketplace_id in ids else len(ids)
+
+
 class Account(BaseModel):
     """One customer. ``version`` counts stored writes (0 = never stored)."""
 
@@ -204,6 +280,7 @@ class Account(BaseModel):
     # connected seller starts in dry run until they switch it off.
     repricer_paused: bool = False
     repricer_dry_run: bool = True
+    repricer_connection: RepricerConnection | None = None
     created_at: UtcDatetime
     updated_at: UtcDatetime
     version: int = Field(default=0, ge=0)

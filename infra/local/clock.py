@@ -301,6 +301,12 @@ class ScheduleClock:
         """The simulated current time (aware, UTC)."""
         return self._now
 
+    def skip(self, seconds: float) -> None:
+        """Let ``seconds`` pass without firing anything now (what a handler's wait costs in
+        simulated time); schedules that fall due meanwhile fire on the next advance. No
+        lock: a handler may wait while another thread advances the clock."""
+        self._now = self._now + timedelta(seconds=seconds)
+
     # -- reading schedules from moto -------------------------------------------------------
 
     def sync(self) -> None:
@@ -450,7 +456,7 @@ class ScheduleClock:
                 # Only code can create schedules while time moves: re-read when some ran.
                 if self.dispatcher.invocation_count != invocations:
                     self.sync()
-            self._now = moment
+            self._now = max(self._now, moment)  # a handler's wait may have moved it on
         self.fired.extend(firings)
         return firings
 

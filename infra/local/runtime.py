@@ -85,7 +85,7 @@ class LocalStack:
         )
         api = ApiGateway(stack, dispatcher) if stack.rest_apis else None
         if install_clock:
-            use_clock(clock.now)
+            use_clock(clock.now, clock.skip)
         return cls(stack, dispatcher, sources, clock, api)
 
     # -- driving it ----------------------------------------------------------------------

@@ -63,3 +63,22 @@ def test_installed_clock_is_what_everyone_reads():
     assert clock.utc_now().year != 2030
     with clock.clock_installed(lambda: datetime(2030, 1, 1)), pytest.raises(ValueError):
         clock.utc_now()
+
+
+def test_sleep_on_an_installed_clock_moves_simulated_time_not_real_time():
+    import time as real_time
+    from datetime import UTC, datetime, timedelta
+
+    from functions.core import clock
+
+    moments = [datetime(2030, 1, 1, tzinfo=UTC)]
+
+    def skip(seconds):
+        moments[0] += timedelta(seconds=seconds)
+
+    with clock.clock_installed(lambda: moments[0], skip):
+        before_real, before_sim = real_time.monotonic(), clock.monotonic()
+        clock.sleep(3600)
+        assert clock.monotonic() - before_sim == 3600
+        assert real_time.monotonic() - before_real < 1
+    assert clock.utc_now().year != 2030

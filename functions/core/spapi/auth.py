@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urlsplit
 
 import urllib3
 
+from functions.core import clock as clock_source
 from functions.core.marketplaces import LWA_ENDPOINT
 from functions.core.spapi.credentials import CredentialSource
 from functions.core.spapi.errors import LwaAuthError, SpApiCredentialsError
@@ -76,8 +77,8 @@ class LwaAuth:
         http: urllib3.PoolManager | None = None,
         retry: RetryPolicy | None = None,
         refresh_margin: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = clock_source.monotonic,
+        sleep: Callable[[float], None] = clock_source.sleep,
         rand: Callable[[], float] = random.random,
         timeout: urllib3.Timeout | float | None = None,
     ) -> None:

@@ -30,12 +30,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import urllib3
 
+from functions.core import clock as clock_source
 from functions.core.marketplaces import SPAPI_ENDPOINTS, Region, marketplace
 from functions.core.spapi.auth import LwaAuth
 from functions.core.spapi.credentials import CredentialSource, SecretsManagerCredentials
@@ -107,8 +108,8 @@ class SpApiClient:
         auth: LwaAuth | None = None,
         http: urllib3.PoolManager | None = None,
         timeout: urllib3.Timeout | float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = clock_source.monotonic,
+        sleep: Callable[[float], None] = clock_source.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.http = http or new_pool()
@@ -201,7 +202,7 @@ class SpApiClient:
             token = self._access_token(op, seller_id)
             headers = {
                 "x-amz-access-token": token,
-                "x-amz-date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
+                "x-amz-date": clock_source.utc_now().strftime("%Y%m%dT%H%M%SZ"),
                 "Accept": "application/json",
                 "User-Agent": USER_AGENT,
             }

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable, Mapping
 
+from functions.core import clock as clock_source
 from functions.core.spapi.errors import SpApiThrottled
 from functions.core.spapi.operations import OPERATIONS
 
@@ -35,7 +35,7 @@ DEFAULT_PLAN: tuple[float, int] = (1.0, 1)
 class TokenBucket:
     """``burst`` tokens, refilled continuously at ``rate`` tokens per second. Thread-safe."""
 
-    def __init__(self, rate: float, burst: int, *, clock: Clock = time.monotonic) -> None:
+    def __init__(self, rate: float, burst: int, *, clock: Clock = clock_source.monotonic) -> None:
         _check_plan(rate, burst)
         self._rate = float(rate)
         self._burst = int(burst)
@@ -138,8 +138,8 @@ class RateLimiter:
         self,
         plans: Mapping[str, tuple[float, int]] | None = None,
         *,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = time.sleep,
+        clock: Clock = clock_source.monotonic,
+        sleep: Sleep = clock_source.sleep,
         max_wait: float | None = None,
         enabled: bool = True,
     ) -> None:

@@ -216,6 +216,34 @@ def test_malformed_rows_are_reported_with_file_and_line_and_skipped(tmp_path: Pa
     assert "Date" in errors[2].reason
 
 
+def test_an_unbalanced_quote_is_reported_with_the_lines_it_swallowed(tmp_path: Path) -> None:
+    lines = _ledger_text().splitlines()
+    cells = lines[2].split("\t")
+    cells[4] = '"Red Lamp'  # opens a quote that the title of a later row closes
+    later = lines[5].split("\t")
+    later[4] = 'Blue Mug"'
+    text = "\n".join([*lines[:2], "\t".join(cells), *lines[3:5], "\t".join(later),
+                      *lines[6:]]) + "\n"
+    path = tmp_path / "ledger.tsv"
+    path.write_text(text, encoding="utf-8")
+    records, errors = _read(path, name="ledger.tsv")
+    assert [(e.line, "3-6" in e.reason) for e in errors] == [(3, True)]
+    plain, _ = _read(SELLER / "Inventory_Ledger_Detail.txt")
+    assert len(records) == len(plain) - 4  # every other row is still read
+
+
+def test_quoted_values_may_hold_line_breaks(tmp_path: Path) -> None:
+    text = (SELLER / "customer_returns.tsv").read_text(encoding="utf-8").splitlines()
+    cells = text[2].split("\t")
+    cells[-1] = '"handle cracked\nbox torn"'
+    path = tmp_path / "returns.tsv"
+    path.write_text("\n".join([text[0], text[1], "\t".join(cells), *text[3:]]) + "\n")
+    records, errors = _read(path)
+    assert errors == []
+    assert records[1].customer_comments == "handle cracked\nbox torn"  # type: ignore[attr-defined]
+    assert records[2].line == 5  # lines keep counting physical lines
+
+
 def test_invalid_utf8_is_reported_and_the_rows_still_read(tmp_path: Path) -> None:
     text = _ledger_text()
     bad_line = 1 + next(n for n, line in enumerate(text.splitlines()) if "Blue Mug" in line)

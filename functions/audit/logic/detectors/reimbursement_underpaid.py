@@ -66,9 +66,10 @@ def detect(data: AuditData, *, costs: CostBook, as_of: date) -> list[Claim]:
                 basis = "the listed price less estimated fees"
         if value is None or value.currency != r.currency:
             continue
-        gap = (value - paid).quantize()
-        if gap.amount <= 0 or gap.amount < value.amount * TOLERANCE:
+        difference = value.amount - paid.amount  # Decimal first: most payments are fair
+        if difference <= 0 or difference < value.amount * TOLERANCE:
             continue
+        gap = Money(difference, r.currency).quantize()
         owed = gap * units
         topped: list[Reimbursement] = [
             t for t in by_case.get(r.case_id, []) if t is not r

@@ -7,8 +7,9 @@ Two cases, from removal order detail and removal shipment detail:
   order's last update.
 * **lost**: the order detail counts more units shipped than the shipment detail has
   shipments (with carrier and tracking) for; judged only where the shipment detail covers
-  the order (it lists some of the order's shipments, or spans the order's last update). Window: 15–75 days (Amazon counts from shipment
-  creation; the order's last update stands in for it).
+  the order (it lists some of the order's shipments, or spans the order's last update).
+  Window: 15–75 days (Amazon counts from shipment creation; the order's last update stands
+  in for it).
 
 Amazon does not pay removal losses by itself; a reimbursement whose reason names a removal
 settles a claim. Value: manufacturing cost.

@@ -124,11 +124,20 @@ def _need(value: str, column: str) -> str:
     return value
 
 
+_CURRENCIES: dict[str, str] = {}
+
+
 def _currency(value: str, column: str) -> str:
+    known = _CURRENCIES.get(value)
+    if known is not None:
+        return known
     try:
-        return parse_currency(value)
+        code = parse_currency(value)
     except ValueError:
         raise RowError(f"column {column!r}: {value!r} is not a known ISO 4217 currency") from None
+    if len(_CURRENCIES) < 256:
+        _CURRENCIES[value] = code
+    return code
 
 
 # -- builders -------------------------------------------------------------------------------

@@ -215,9 +215,21 @@ def _rows(
     narrowed, second_column, second_values = (
         keep.narrowed, keep.second_column, keep.second_values)
     bad_bytes_reported = False
+    last = 0  # the physical line (after the header) the previous row ended on
     while True:
         try:
             for row in reader:
+                end = reader.line_num
+                if end - last != 1 and _joined(row, delimiter, width):
+                    # A value opened a double quote and never closed it: csv kept reading
+                    # lines into it. Those rows are lost to this read; say which ones.
+                    errors.append(ReportError(
+                        file, last + 2,
+                        f"lines {last + 2}-{end + 1} were read as one row: an unbalanced "
+                        "double quote (\") joined them; fix the quote and re-run"))
+                    last = end
+                    continue
+                last = end
                 if len(row) != width:
                     if not row or (len(row) == 1 and not row[0].strip()):
                         continue  # blank line
@@ -254,12 +266,20 @@ def _rows(
                     yield record
             break
         except csv.Error as exc:
-            errors.append(ReportError(file, reader.line_num + 1, f"unreadable row: {exc}"))
+            errors.append(ReportError(file, last + 2, f"unreadable row: {exc}"))
+            last = reader.line_num
     if replacements.count and not bad_bytes_reported:
         errors.append(ReportError(
             file, reader.line_num + 1,
             f"{replacements.count} byte(s) are not valid UTF-8 and were replaced by U+FFFD; "
             "save the file as UTF-8"))
+
+
+def _joined(row: list[str], delimiter: str, width: int) -> bool:
+    """A row spanning several lines is fine when a quoted value holds a line break; it is
+    several rows run together when its shape is wrong or (tab-separated) a value holds a
+    tab, which only a run-away quote puts there."""
+    return len(row) != width or (delimiter == "\t" and any("\t" in cell for cell in row))
 
 
 def _check_replacements(
