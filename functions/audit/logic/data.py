@@ -334,19 +334,15 @@ class Catalog:
 
     @classmethod
     def build(cls, data: AuditData) -> Catalog:
-        links: set[tuple[str, str, str]] = set()
-        countries: set[tuple[str, str]] = set()
-        for store in (data.losses, data.damages, data.found, data.ledger_returns):
-            for e in store.values():
-                links.add((e.msku, e.fnsku, e.asin))
-                if e.country:
-                    countries.add((e.fnsku, e.country))
+        ledger = (data.losses, data.damages, data.found, data.ledger_returns)
+        links: set[tuple[str, str, str]] = {
+            (e.msku, e.fnsku, e.asin) for store in ledger for e in store.values()}
+        countries = {(e.fnsku, e.country) for store in ledger for e in store.values()
+                     if e.country}
         for group in (data.reimbursements.values(), data.returns.values(), data.fees.values()):
-            for r in group:
-                links.add((r.sku, r.fnsku, r.asin))
+            links.update({(r.sku, r.fnsku, r.asin) for r in group})
         for group in (data.inbound.values(), data.removal_orders.values()):
-            for i in group:
-                links.add((i.sku, i.fnsku, ""))
+            links.update({(i.sku, i.fnsku, "") for i in group})
         catalog = cls()
         # Sorted, so that where an id maps to several, the smallest wins whatever the order.
         for sku, fnsku, asin in sorted(links):

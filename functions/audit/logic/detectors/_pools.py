@@ -332,12 +332,16 @@ def customer_pool(data: AuditData) -> list[Demand]:
         return cached
     catalog = data.catalog()
     demands: dict[Any, list[Demand]] = {}
+    refunded_orders = {order_id for order_id, _sku in data.refunds}
     returns_by_order: dict[str, list[CustomerReturn]] = {}
-    for r in data.returns.values():
-        returns_by_order.setdefault(r.order_id, []).append(r)
     ledger_by_order: dict[str, list[LedgerEntry]] = {}
-    for e in data.ledger_returns.values():
-        ledger_by_order.setdefault(e.reference_id, []).append(e)
+    if refunded_orders:
+        for r in data.returns.values():
+            if r.order_id in refunded_orders:
+                returns_by_order.setdefault(r.order_id, []).append(r)
+        for e in data.ledger_returns.values():
+            if e.reference_id in refunded_orders:
+                ledger_by_order.setdefault(e.reference_id, []).append(e)
 
     for order_id, sku in sorted(data.refunds):
         refund = data.refunds[(order_id, sku)]
@@ -397,11 +401,16 @@ def _not_restocked(data: AuditData) -> list[NotRestocked]:
     flagged: list[NotRestocked] = []
     pending: dict[str, list[CustomerReturn]] = {}
     for row in data.returns.values():
-        if row.detailed_disposition in DAMAGED_DISPOSITIONS:
-            variant = "carrier_damaged" if row.detailed_disposition == "CARRIER_DAMAGED" else ""
+        disposition = row.detailed_disposition
+        if disposition in DAMAGED_DISPOSITIONS:
+            variant = "carrier_damaged" if disposition == "CARRIER_DAMAGED" else ""
             flagged.append(NotRestocked(row, variant))
         else:
-            pending.setdefault(row.order_id, []).append(row)
+            group = pending.get(row.order_id)
+            if group is None:
+                pending[row.order_id] = [row]
+            else:
+                group.append(row)
     if not data.ledger_returns or not pending:
         return flagged
     ledger = list(data.ledger_returns.values())
@@ -409,11 +418,14 @@ def _not_restocked(data: AuditData) -> list[NotRestocked]:
     last = max(e.date for e in ledger)
     earliest = datetime(first.year, first.month, first.day, tzinfo=UTC)
     latest = datetime(last.year, last.month, last.day, tzinfo=UTC) - RESTOCK_GRACE
-    left: dict[int, int] = {}  # id(ledger row) → units not yet matched
-    by_order: dict[str, list[LedgerEntry]] = {}
-    for e in ledger:
-        by_order.setdefault(e.reference_id, []).append(e)
-        left[id(e)] = e.quantity
+    left = [e.quantity for e in ledger]  # units of each ledger row not yet matched
+    by_order: dict[str, list[int]] = {}
+    for index, e in enumerate(ledger):
+        group_ = by_order.get(e.reference_id)
+        if group_ is None:
+            by_order[e.reference_id] = [index]
+        else:
+            group_.append(index)
 
     missing: list[tuple[CustomerReturn, int]] = []
     for order_id, rows in pending.items():
@@ -421,46 +433,46 @@ def _not_restocked(data: AuditData) -> list[NotRestocked]:
             rows.sort(key=_return_order)
         candidates = by_order.get(order_id, ())
         if len(candidates) > 1:
-            candidates.sort(key=_ledger_order)  # type: ignore[union-attr]
+            candidates.sort(key=lambda i: _ledger_order(ledger[i]))  # type: ignore[union-attr]
         for row in rows:
             if not earliest <= row.return_date < latest:
                 continue
             units = row.quantity
-            for e in candidates:
-                if units <= 0:
-                    break
-                free = left[id(e)]
-                if free > 0 and (not row.fnsku or e.fnsku == row.fnsku):
-                    step = min(free, units)
-                    left[id(e)] = free - step
+            for index in candidates:
+                free = left[index]
+                if free > 0 and (not row.fnsku or ledger[index].fnsku == row.fnsku):
+                    step = free if free < units else units
+                    left[index] = free - step
                     units -= step
+                    if units <= 0:
+                        break
             if units > 0:
                 missing.append((row, units))
     if not missing:
         return flagged
     # The date-window fallback, for the FNSKUs with unmatched returns only.
     wanted = {row.fnsku for row, _units in missing}
-    by_fnsku: dict[str, list[LedgerEntry]] = {}
-    for e in ledger:
-        if e.fnsku in wanted and left[id(e)] > 0:
-            by_fnsku.setdefault(e.fnsku, []).append(e)
+    by_fnsku: dict[str, list[int]] = {}
+    for index, e in enumerate(ledger):
+        if left[index] > 0 and e.fnsku in wanted:
+            by_fnsku.setdefault(e.fnsku, []).append(index)
     times: dict[str, list[datetime]] = {}
-    for fnsku, entries in by_fnsku.items():
-        entries.sort(key=_ledger_order)
-        times[fnsku] = [e.at for e in entries]
+    for fnsku, indexes in by_fnsku.items():
+        indexes.sort(key=lambda i: _ledger_order(ledger[i]))
+        times[fnsku] = [ledger[i].at for i in indexes]
     missing.sort(key=lambda item: _return_order(item[0]))
     for row, units in missing:
-        entries = by_fnsku.get(row.fnsku, [])
+        indexes = by_fnsku.get(row.fnsku, [])
         end = row.return_date + RESTOCK_GRACE
         position = bisect_left(times.get(row.fnsku, []), row.return_date - timedelta(days=2))
-        while units > 0 and position < len(entries):
-            e = entries[position]
-            if e.at > end:
+        while units > 0 and position < len(indexes):
+            index = indexes[position]
+            if ledger[index].at > end:
                 break
-            free = left[id(e)]
+            free = left[index]
             if free > 0:
                 step = min(free, units)
-                left[id(e)] = free - step
+                left[index] = free - step
                 units -= step
             position += 1
         if units > 0:

@@ -1,0 +1,105 @@
+"""Logger, Metrics and (only when tracing is on) Tracer for a Lambda handler module.
+
+``POWERTOOLS_TRACE_DISABLED`` unset or false (as in AWS) → a Tracer is created; set to
+true (tests, local stack) → ``tracer`` is ``None`` and aws_xray_sdk is never imported,
+which saves its import time on every cold start that does not trace.
+
+``POWERTOOLS_SERVICE_NAME`` names the service (each function sets its own in
+template.yaml); ``default_service`` applies when it is unset.
+
+:class:`Counts` collects the counters of one invocation and writes them as EMF at the end:
+plain counters into the function's metric set, counters with one dimension (e.g.
+notifications by type) as one EMF document each, so a dimension never leaks onto the
+other metrics.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import Metrics
+
+from functions.core.settings import BaseConfig, load_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.tracing import Tracer
+
+
+class ObservabilityConfig(BaseConfig):
+    powertools_service_name: str | None = None
+    powertools_metrics_namespace: str = "sellerops"
+    powertools_trace_disabled: bool = False
+
+
+@dataclass(frozen=True)
+class Observability:
+    logger: Logger
+    metrics: Metrics
+    tracer: Tracer | None
+    service: str
+
+
+def _tracer(config: ObservabilityConfig, service: str) -> Tracer | None:
+    if config.powertools_trace_disabled:
+        return None
+    from aws_lambda_powertools.tracing import Tracer
+
+    return Tracer(service=service)
+
+
+def observability(default_service: str) -> Observability:
+    """The Logger, Metrics and Tracer (or None) of a handler module, from the environment."""
+    config = load_settings(ObservabilityConfig)
+    service = config.powertools_service_name or default_service
+    return Observability(
+        logger=Logger(service=service),
+        metrics=Metrics(namespace=config.powertools_metrics_namespace, service=service),
+        tracer=_tracer(config, service),
+        service=service,
+    )
+
+
+class Counts:
+    """Counters of one invocation: ``add("Stale")``, ``add("Decisions", Action="change")``.
+
+    :meth:`flush` writes them through ``metrics`` (EMF on stdout, no API call) and resets.
+    """
+
+    def __init__(self) -> None:
+        self.plain: Counter[str] = Counter()
+        self.dimensioned: Counter[tuple[str, str, str]] = Counter()
+
+    def add(self, name: str, value: int = 1, **dimension: str) -> None:
+        if len(dimension) > 1:
+            raise ValueError("one dimension per counter")
+        if dimension:
+            ((key, label),) = dimension.items()
+            self.dimensioned[(name, key, str(label))] += value
+        else:
+            self.plain[name] += value
+
+    def get(self, name: str, **dimension: str) -> int:
+        if dimension:
+            ((key, label),) = dimension.items()
+            return self.dimensioned[(name, key, str(label))]
+        return self.plain[name]
+
+    def flush(self, metrics: Metrics) -> None:
+        from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+        for name, value in sorted(self.plain.items()):
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        if metrics.metric_set:
+            metrics.flush_metrics()
+        for (name, key, label), value in sorted(self.dimensioned.items()):
+            with single_metric(
+                name=name, unit=MetricUnit.Count, value=value, namespace=metrics.namespace,
+                default_dimensions=metrics.default_dimensions,
+            ) as metric:
+                metric.add_dimension(name="service", value=metrics.service or "")
+                metric.add_dimension(name=key, value=label)
+        self.plain.clear()
+        self.dimensioned.clear()

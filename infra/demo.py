@@ -1,0 +1,454 @@
+"""``sellerops demo``: the whole product on the local stack against a simulated market.
+
+1. The simulated Amazon (fake SP-API on 127.0.0.1) and a seeded market of ASINs with
+   competitor bots; each seller's catalogue is listed there.
+2. The local stack (template.yaml provisioned in moto); the sellers' SP-API consent goes
+   to Secrets Manager; every function runs in-process through its real handler.
+3. Each seller signs up through the API (``PUT /accounts/me``), connects
+   (``POST /sellers/me/connect`` → notification subscriptions and the first listings sync
+   through the Reports API), leaves dry run and uploads its strategies as a Listings CSV
+   (``POST /listings/import``).
+4. Compressed time, hour by hour: bots move, every offer change becomes an
+   ``ANY_OFFER_CHANGED`` notification on the price-notifications queue, the schedules
+   fire, queues drain (reprice → FIFO → publisher → SP-API), shoppers buy from whoever
+   holds the Buy Box at the prices Amazon shows.
+5. The same seeded market replayed with a naive "beat the lowest by 0.01 down to min"
+   repricer gives the baseline revenue.
+
+Progress goes to stderr; stdout gets the summary (or, with ``--json``, one JSON document).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from infra.simulator.market import CENT, Market, Product, cents
+from infra.simulator.notifications import any_offer_changed, dumps
+
+MARKETPLACE_ID = "A1PA6795UKMFR9"  # amazon.de
+CURRENCY = "EUR"
+START = datetime(2026, 1, 5, tzinfo=UTC)
+LANGUAGES = ("de", "en", "fr", "it", "es")
+COUNTRIES = {"de": "DE", "en": "GB", "fr": "FR", "it": "IT", "es": "ES"}
+
+
+@dataclass
+class Tally:
+    revenue: Decimal = Decimal(0)
+    margin: Decimal = Decimal(0)
+    buy_box_hours: int = 0
+    product_hours: int = 0
+    price_sum: Decimal = Decimal(0)
+    max_sum: Decimal = Decimal(0)
+    out_of_bounds: int = 0
+
+    def add_hour(self, market: Market, result: Any) -> None:
+        self.revenue += result.revenue
+        self.margin += result.margin
+        self.buy_box_hours += result.buy_box_hours
+        self.product_hours += result.product_hours
+        for product in market.products:
+            self.price_sum += product.ours.price
+            self.max_sum += product.max_price
+            if not product.min_price <= product.ours.price <= product.max_price:
+                self.out_of_bounds += 1
+
+    @property
+    def buy_box_share(self) -> Decimal:
+        if not self.product_hours:
+            return Decimal(0)
+        return (Decimal(self.buy_box_hours) / self.product_hours).quantize(Decimal("0.0001"))
+
+
+@dataclass
+class DemoResult:
+    seed: int
+    days: int
+    sellers: int
+    skus: int
+    ours: Tally = field(default_factory=Tally)
+    baseline: Tally = field(default_factory=Tally)
+    price_changes: int = 0
+    notifications_sent: int = 0
+    api_calls: int = 0
+    throttled: int = 0
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    series: dict[str, list[tuple[int, str, str | None]]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_json(self, report: Path) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "days": self.days,
+            "sellers": self.sellers,
+            "skus": self.skus,
+            "currency": CURRENCY,
+            "buy_box_share": float(self.ours.buy_box_share),
+            "baseline_buy_box_share": float(self.baseline.buy_box_share),
+            "revenue": str(cents(self.ours.revenue)),
+            "baseline_revenue": str(cents(self.baseline.revenue)),
+            "margin": str(cents(self.ours.margin)),
+            "baseline_margin": str(cents(self.baseline.margin)),
+            "average_price_vs_max": _ratio(self.ours.price_sum, self.ours.max_sum),
+            "price_changes": self.price_changes,
+            "prices_out_of_bounds": self.ours.out_of_bounds,
+            "notifications": self.notifications_sent,
+            "api_calls": self.api_calls,
+            "throttled": self.throttled,
+            # Lost & Found and the notification center join the demo with their issues.
+            "claims": {"count": 0, "value": "0.00", "by_category": {}},
+            "notifications_by_language": {},
+            "accounts": self.accounts,
+            "elapsed_seconds": round(self.seconds, 1),
+            "report": str(report),
+        }
+
+
+def _ratio(a: Decimal, b: Decimal) -> float:
+    return float((a / b).quantize(Decimal("0.0001"))) if b else 0.0
+
+
+class Progress:
+    """A one-line progress bar on stderr (silent when stderr is not a terminal)."""
+
+    def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
+        self.total, self.stream, self.enabled = total, stream, enabled
+        self.started = time.monotonic()
+
+    def update(self, done: int, note: str = "") -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * done / max(self.total, 1))
+        elapsed = time.monotonic() - self.started
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} h "
+            f"{elapsed:5.1f}s {note:<40}"
+        )
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def seller_ids(count: int) -> list[str]:
+    return [f"A{index + 1:02d}SIMSELLER" for index in range(count)]
+
+
+def listings_csv(products: list[Product]) -> str:
+    """The sellers' strategies in the Listings CSV format of DESIGN.md §3."""
+    lines = ["sku,asin,marketplace_id,condition,fulfillment,strategy,min_price,max_price,"
+             "currency,cost_floor"]
+    for p in products:
+        lines.append(
+            f"{p.sku},{p.asin},{MARKETPLACE_ID},new,FBA,buybox,{p.min_price},{p.max_price},"
+            f"{CURRENCY},{cents(p.cost * Decimal('1.15'))}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def merchant_listings_report(products: list[Product]) -> str:
+    """``GET_MERCHANT_LISTINGS_ALL_DATA`` as Amazon writes it (tab-separated)."""
+    header = [
+        "item-name", "item-description", "listing-id", "seller-sku", "price", "quantity",
+        "open-date", "image-url", "item-is-marketplace", "product-id-type",
+        "zshop-shipping-fee", "item-note", "item-condition", "zshop-category1",
+        "zshop-browse-path", "zshop-storefront-feature", "asin1", "asin2", "asin3",
+        "will-ship-internationally", "expedited-shipping", "zshop-boldface", "product-id",
+        "bid-for-featured-placement", "add-delete", "pending-quantity", "fulfillment-channel",
+        "merchant-shipping-group", "status",
+    ]
+    rows = ["\t".join(header)]
+    for i, p in enumerate(products):
+        values = {
+            "item-name": f"Simulated product {p.asin}", "listing-id": f"0105{i:08d}",
+            "seller-sku": p.sku, "price": str(p.ours.price), "quantity": "",
+            "open-date": "2025-03-01 10:00:00 MET", "item-is-marketplace": "y",
+            "product-id-type": "1", "item-condition": "11", "asin1": p.asin,
+            "product-id": p.asin, "fulfillment-channel": "AMAZON_EU", "status": "Active",
+        }
+        rows.append("\t".join(values.get(name, "") for name in header))
+    return "\n".join(rows) + "\n"
+
+
+def _fake_price(amazon: Any, product: Product) -> Decimal | None:
+    """Our live price on the fake Amazon (what shoppers see)."""
+    listing = amazon.api.listing(product.seller_id, product.sku)
+    offers = (listing.get("attributes") or {}).get("purchasable_offer") or []
+    for offer in offers:
+        if offer.get("audience", "ALL") != "ALL":
+            continue
+        for price in offer.get("our_price") or []:
+            for entry in price.get("schedule") or []:
+                value = entry.get("value_with_tax")
+                if value is not None:
+                    return Decimal(str(value))
+    return None
+
+
+def run_baseline(seed: int, sellers: list[str], skus: int, hours: int) -> Tally:
+    """The naive undercutter on the same seeded market: lowest other landed − 0.01, ≥ min."""
+    market = Market(seed, sellers, skus, CURRENCY)
+    tally = Tally()
+    for _ in range(hours):
+        for product in market.products:
+            others = [
+                o.landed for o in product.offers()
+                if o is not product.ours and o.in_stock and o.featured
+            ]
+            target = min(others) - CENT if others else product.max_price
+            product.ours.price = min(product.max_price, max(product.min_price, target))
+        tally.add_hour(market, market.step())
+    return tally
+
+
+class Demo:
+    def __init__(self, seed: int, sellers: int, skus: int, days: int, log: TextIO) -> None:
+        self.result = DemoResult(seed=seed, days=days, sellers=sellers, skus=skus)
+        self.seller_ids = seller_ids(sellers)
+        self.market = Market(seed, self.seller_ids, skus, CURRENCY)
+        self.log = log
+        self.sequence = 0
+        self.our_changes: set[str] = set()  # ASINs whose price we changed in the last hour
+
+    def say(self, message: str) -> None:
+        print(message, file=self.log, flush=True)
+
+    def run(self, progress: Progress) -> DemoResult:
+        from infra.local import in_process
+        from infra.simulator.sandbox import SimulatedAmazon
+
+        started = time.monotonic()
+        hours = self.result.days * 24
+        with SimulatedAmazon() as amazon, contextlib.redirect_stdout(self.log):
+            for product in self.market.products:
+                amazon.api.put_listing(
+                    product.seller_id, product.sku, marketplace_id=MARKETPLACE_ID,
+                    asin=product.asin, attributes=_offer_attributes(product),
+                )
+            with in_process(
+                parameters=amazon.stack_parameters(), handler_stdout=self.log, clock_start=START
+            ) as local:
+                amazon.store_app_secret(local.stack.aws("secretsmanager"))
+                self.onboard(local, amazon)
+                queue_url = local.stack.queue_url("PriceNotificationsQueue")
+                sqs = local.stack.aws("sqs")
+                for hour in range(hours):
+                    self.sync_prices(amazon)
+                    step = self.market.step()
+                    self.result.ours.add_hour(self.market, step)
+                    changed = set(step.changed) | self.our_changes
+                    self.send_notifications(sqs, queue_url, changed, local.clock.now())
+                    local.advance(timedelta(hours=1))
+                    self.record_series(hour)
+                    progress.update(hour + 1, f"{len(changed)} offers changed")
+                self.sync_prices(amazon)
+            self.result.api_calls = amazon.api.api_calls()
+            self.result.throttled = amazon.api.throttled()
+        progress.done()
+        self.result.baseline = run_baseline(
+            self.result.seed, self.seller_ids, self.result.skus, hours
+        )
+        self.result.seconds = time.monotonic() - started
+        return self.result
+
+    def onboard(self, local: Any, amazon: Any) -> None:
+        """Each seller: consent → account → connect (subscriptions + first sync) → strategies."""
+        secrets = local.stack.aws("secretsmanager")
+        for index, seller_id in enumerate(self.seller_ids):
+            products = [p for p in self.market.products if p.seller_id == seller_id]
+            amazon.authorise_seller(secrets, seller_id)
+            amazon.api.register_report(
+                "GET_MERCHANT_LISTINGS_ALL_DATA", merchant_listings_report(products),
+                seller_id=seller_id,
+            )
+            token = local.issue_token(seller_id)
+            language = LANGUAGES[index % len(LANGUAGES)]
+            account = {
+                "name": f"Simulated seller {index + 1}", "language": language,
+                "country": COUNTRIES[language], "products": ["repricer", "lost_found"],
+            }
+            _expect(local.request("PUT", "/accounts/me", token=token, json_body=account), 200, 201)
+            _expect(local.request(
+                "POST", "/sellers/me/connect", token=token,
+                json_body={"marketplace_ids": [MARKETPLACE_ID]},
+            ), 202)
+            local.drain()
+            _expect(local.request(
+                "POST", "/listings/import", token=token, body=listings_csv(products),
+                headers={"Content-Type": "text/csv"},
+            ), 200, 201)
+            _expect(local.request(
+                "PUT", "/sellers/me/repricer", token=token,
+                json_body={"paused": False, "dry_run": False},
+            ), 200)
+            self.result.accounts.append({"seller_id": seller_id, "language": language})
+            self.say(f"seller {seller_id} ({language}) connected, {len(products)} SKUs configured")
+
+    def sync_prices(self, amazon: Any) -> None:
+        """Take our live prices from the fake Amazon; a change is an offer change too."""
+        self.our_changes = set()
+        for product in self.market.products:
+            live = _fake_price(amazon, product)
+            if live is not None and live != product.ours.price:
+                product.ours.price = live
+                self.result.price_changes += 1
+                self.our_changes.add(product.asin)
+
+    def send_notifications(
+        self, sqs: Any, queue_url: str, asins: set[str], now: datetime
+    ) -> None:
+        entries = []
+        for product in self.market.products:
+            if product.asin not in asins:
+                continue
+            self.sequence += 1
+            body = any_offer_changed(
+                product, marketplace_id=MARKETPLACE_ID, currency=CURRENCY,
+                at=now + timedelta(seconds=1), notification_id=(
+                    f"sim-{self.result.seed}-{self.sequence:08d}"
+                ),
+            )
+            entries.append({"Id": str(len(entries)), "MessageBody": dumps(body)})
+            if len(entries) == 10:
+                sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+                entries = []
+        if entries:
+            sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        self.result.notifications_sent = self.sequence
+
+    def record_series(self, hour: int) -> None:
+        for product in self.market.products[:6]:
+            winner = product.buy_box_winner()
+            self.result.series.setdefault(product.sku, []).append(
+                (hour, str(product.ours.price), str(winner.landed) if winner else None)
+            )
+
+
+def _offer_attributes(product: Product) -> dict[str, Any]:
+    def value(amount: Decimal) -> list[dict[str, Any]]:
+        return [{"schedule": [{"value_with_tax": amount}]}]
+
+    return {
+        "item_name": [{"value": f"Simulated product {product.asin}"}],
+        "purchasable_offer": [{
+            "marketplace_id": MARKETPLACE_ID, "currency": CURRENCY, "audience": "ALL",
+            "our_price": value(product.ours.price),
+        }],
+    }
+
+
+def _expect(response: Any, *statuses: int) -> Any:
+    if response.status not in statuses:
+        raise RuntimeError(
+            f"demo: the API answered {response.status} where {statuses} was expected: "
+            f"{response.text[:300]}"
+        )
+    return response
+
+
+def write_report(result: DemoResult, summary: dict[str, Any], out_dir: Path) -> Path:
+    """A self-contained HTML page: the summary and price charts (inline SVG) per SKU."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = (out_dir / "report.html").resolve()
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(json.dumps(v))}</td></tr>"
+        for k, v in summary.items() if k not in {"accounts"}
+    )
+    charts = "".join(_chart(sku, points) for sku, points in result.series.items())
+    path.write_text(
+        "<!doctype html><meta charset=utf-8><title>sellerops demo</title>"
+        "<style>body{font:14px system-ui;margin:2em}td,th{padding:2px 8px;text-align:left}"
+        "svg{border:1px solid #ddd;margin:4px}</style>"
+        f"<h1>sellerops demo — seed {result.seed}</h1><table>{rows}</table>"
+        "<h2>Our price (blue) and the Buy Box price (orange), per hour</h2>"
+        f"{charts}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _chart(sku: str, points: list[tuple[int, str, str | None]]) -> str:
+    width, height = 600, 140
+    values = [Decimal(p[1]) for p in points] + [Decimal(p[2]) for p in points if p[2]]
+    low, high = min(values), max(values)
+    span = (high - low) or Decimal(1)
+    count = max(len(points) - 1, 1)
+
+    def line(index: int, colour: str) -> str:
+        coords = " ".join(
+            f"{i * width / count:.1f},{height - 10 - float((Decimal(p[index]) - low) / span) * (height - 20):.1f}"  # noqa: E501
+            for i, p in enumerate(points) if p[index]
+        )
+        return f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{coords}"/>'
+
+    return (
+        f'<figure><figcaption>{html.escape(sku)} ({low}–{high} {CURRENCY})</figcaption>'
+        f'<svg width="{width}" height="{height}">{line(1, "#1f77b4")}{line(2, "#ff7f0e")}'
+        "</svg></figure>"
+    )
+
+
+def print_summary(summary: dict[str, Any], out: TextIO) -> None:
+    revenue, baseline = Decimal(summary["revenue"]), Decimal(summary["baseline_revenue"])
+    ratio = f"{revenue / baseline:.2f}x" if baseline else "n/a"
+    lines = [
+        f"sellerops demo: seed {summary['seed']}, {summary['sellers']} sellers x "
+        f"{summary['skus']} SKUs, {summary['days']} simulated days "
+        f"({summary['elapsed_seconds']} s)",
+        f"  Buy Box share        {summary['buy_box_share']:.1%}  "
+        f"(naive undercutter {summary['baseline_buy_box_share']:.1%})",
+        f"  revenue              {summary['revenue']} {CURRENCY}  "
+        f"(naive undercutter {summary['baseline_revenue']}; {ratio})",
+        f"  margin over cost     {summary['margin']} {CURRENCY}  "
+        f"(naive undercutter {summary['baseline_margin']})",
+        f"  average price / max  {summary['average_price_vs_max']:.1%}",
+        f"  price changes        {summary['price_changes']} live on Amazon, "
+        f"{summary['prices_out_of_bounds']} outside [min, max]",
+        f"  notifications        {summary['notifications']} ANY_OFFER_CHANGED",
+        f"  SP-API calls         {summary['api_calls']} ({summary['throttled']} throttled, 429)",
+        f"  claims               {summary['claims']['count']} "
+        "(Lost & Found joins the demo with its issue)",
+        "  notifications by language: "
+        + (", ".join(f"{k} {v}" for k, v in summary["notifications_by_language"].items())
+           or "none yet (notification center joins with its issue)"),
+        f"  report               {summary['report']}",
+    ]
+    print("\n".join(lines), file=out)
+
+
+def run_demo(
+    *, seed: int, sellers: int, skus: int, days: int, as_json: bool, out_dir: str
+) -> int:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / "handlers.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        demo = Demo(seed, sellers, skus, days, log)
+        progress = Progress(days * 24, sys.stderr, enabled=sys.stderr.isatty())
+        if not as_json:
+            print(f"sellerops demo: provisioning the local stack, {sellers} sellers x {skus} "
+                  f"SKUs, {days} days (log: {log_path})", file=sys.stderr, flush=True)
+        result = demo.run(progress)
+    report = (out / "report.html").resolve()
+    summary = result.to_json(report)
+    write_report(result, summary, out)
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        buffer = io.StringIO()
+        print_summary(summary, buffer)
+        print(buffer.getvalue(), end="")
+    return 0
