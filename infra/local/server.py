@@ -1,6 +1,7 @@
 """``sellerops local``: the whole stack as a local server until Ctrl-C.
 
 moto's threaded server runs on 127.0.0.1 (a free port), the template is provisioned in it,
+the fake SP-API (infra.simulator) runs beside it with the demo seller authorised,
 the API is served on ``http://127.0.0.1:PORT``, and the pollers and the schedule clock run
 in background threads. On start it prints exactly, one per line::
 
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from infra.local.runtime import LocalStack, moto_server
+from infra.simulator.sandbox import SimulatedAmazon
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +96,22 @@ def run_local(
         previous_handler = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         # Handler logs and metrics must not interleave with the start-up protocol on stdout.
-        with contextlib.redirect_stdout(sys.stderr), moto_server(host) as endpoint:
-            logger.info("moto server on %s", endpoint)
-            local = LocalStack.start(template, endpoint_url=endpoint, environment=environment)
+        with (
+            contextlib.redirect_stdout(sys.stderr),
+            moto_server(host) as endpoint,
+            SimulatedAmazon() as amazon,
+        ):
+            logger.info("moto server on %s, fake SP-API on %s", endpoint, amazon.url)
+            print(f"fake SP-API {amazon.url}", file=sys.stderr)
+            local = LocalStack.start(
+                template,
+                endpoint_url=endpoint,
+                environment=environment,
+                parameters=amazon.stack_parameters(),
+            )
+            secrets = local.stack.aws("secretsmanager")
+            amazon.store_app_secret(secrets)
+            amazon.authorise_seller(secrets, DEMO_SELLER_ID)
             logger.debug("local stack:\n%s", local.stack.report())
             api = local.serve_api(host, port)
             threads: list[threading.Thread] = []
