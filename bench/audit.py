@@ -12,8 +12,9 @@ reimbursements (full, partial and missing payments, reversals) and customer retu
 * **audit**: the full audit as ``sellerops audit --json`` runs it (parse → dedupe → all
   detectors → claims → the JSON document), minus printing it.
 
-Each phase reports its wall time (work only, after imports) and its peak RSS (the
-subprocess's own ``ru_maxrss``). The best of ``--repeat`` runs is compared. Targets
+Each phase reports its wall and CPU time (work only, after imports) and its peak RSS (the
+subprocess's own ``ru_maxrss``). The best of ``--repeat`` runs is compared; results are
+recorded in docs/PERFORMANCE.md ("Audit"). Targets
 (issue 4): audit ≤ 2× raw, peak RSS < 1 GiB, far inside Lambda's 15 minutes.
 """
 

@@ -21,3 +21,25 @@ class AccountNotFound(ApiError, LookupError):
     Also raised for an account that exists but belongs to another seller, so account
     ids cannot be probed.
     """
+
+
+class NotFoundForCaller(ApiError, LookupError):
+    """No listing / seller the caller may see under this key (HTTP 404).
+
+    Also raised for another seller's data, so nothing can be probed across tenants.
+    """
+
+
+class InvalidInput(ApiError, ValueError):
+    """The request is well-formed but its content is invalid (HTTP 422).
+
+    ``problems`` lists ``(field, message)``, the field dotted as in request validation.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("invalid request: " + ", ".join(dict.fromkeys(f for f, _ in problems)))
+
+
+class UnsupportedMediaType(ApiError):
+    """The request body's Content-Type is not one the route reads (HTTP 415)."""

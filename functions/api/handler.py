@@ -7,9 +7,13 @@ error                                   HTTP   body
 =====================================  =====  ==========================================
 NotAuthenticated (no/invalid claims)    401    ``{"message", "errors": []}``
 NotAllowed (e.g. non-staff)             403
-AccountNotFound, NotFound               404
+AccountNotFound, NotFound,              404
+NotFoundForCaller (other tenants' data)
 Conflict (version mismatch, exists)     409
-RequestValidationError (Powertools)     422    ``errors: [{"field", "location", ...}]``
+UnsupportedMediaType                    415
+RequestValidationError (Powertools),    422    ``errors: [{"field", "location", ...}]``
+InvalidInput (e.g. a strategy's rules)
+ListingsCsvError (bulk import)          422    ``errors: [{"line", "column", ...}]``
 InvalidPageToken                        400    ``errors: [{"field": "next_token", ...}]``
 anything else                           500    ``{"message": "internal error"}``, logged
 =====================================  =====  ==========================================
@@ -25,16 +29,27 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 
-from functions.api.errors import AccountNotFound, NotAllowed, NotAuthenticated
+from functions.api.errors import (
+    AccountNotFound,
+    InvalidInput,
+    NotAllowed,
+    NotAuthenticated,
+    NotFoundForCaller,
+    UnsupportedMediaType,
+)
 from functions.api.identity import caller_from_claims, claims_of
 from functions.api.models import ErrorResponse, FieldError
 from functions.api.observability import logger, metrics, tracer
-from functions.api.routes import accounts, health
+from functions.api.repricer_models import CsvErrorResponse, CsvProblem
+from functions.api.routes import accounts, health, listings, sellers
 from functions.core.repositories.errors import Conflict, InvalidPageToken, NotFound
+from functions.reprice.logic.listing_config import ListingsCsvError
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(health.router)
 app.include_router(accounts.router)
+app.include_router(sellers.router)
+app.include_router(listings.router)
 
 
 # -- errors → HTTP, the one place -------------------------------------------------------------
@@ -74,6 +89,37 @@ def _invalid_request(error: RequestValidationError) -> Response:
     return _error(HTTPStatus.UNPROCESSABLE_ENTITY, f"invalid request: {fields}", details)
 
 
+@app.exception_handler(InvalidInput)
+def _invalid_input(error: InvalidInput) -> Response:
+    details = [
+        FieldError(field=field, location="body", message=message, type="value_error")
+        for field, message in error.problems
+    ]
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, str(error), details)
+
+
+@app.exception_handler(ListingsCsvError)
+def _invalid_csv(error: ListingsCsvError) -> Response:
+    problems = [
+        CsvProblem(line=line, column=column, field=column or "body", message=message)
+        for line, column, message in error.problems
+    ]
+    body = CsvErrorResponse(
+        message=f"invalid listings CSV ({len(problems)} problems): nothing was imported",
+        errors=problems,
+    )
+    return Response(
+        status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump(mode="json"),
+    )
+
+
+@app.exception_handler(UnsupportedMediaType)
+def _unsupported_media_type(error: UnsupportedMediaType) -> Response:
+    return _error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, str(error))
+
+
 @app.exception_handler(InvalidPageToken)
 def _invalid_token(error: InvalidPageToken) -> Response:
     detail = FieldError(field="next_token", location="query", message=str(error), type="token")
@@ -90,7 +136,7 @@ def _not_allowed(error: NotAllowed) -> Response:
     return _error(HTTPStatus.FORBIDDEN, str(error))
 
 
-@app.exception_handler([AccountNotFound, NotFound])
+@app.exception_handler([AccountNotFound, NotFound, NotFoundForCaller])
 def _not_found(error: Exception) -> Response:
     return _error(HTTPStatus.NOT_FOUND, str(error))
 

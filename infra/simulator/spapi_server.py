@@ -62,6 +62,11 @@ GRANTLESS_SCOPES = frozenset(
 LWA_TOKEN = "lwaToken"  # noqa: S105 - a log name, not a password
 DOCUMENT_DOWNLOAD = "documentDownload"
 DOCUMENT_UPLOAD = "documentUpload"
+# Amazon's 2025 listings-feed limit: 5 feeds per 5 minutes (on top of createFeed's plan).
+FEED_LIMIT = (5, 300.0)
+# Issue the simulator raises on a listing whose price is outside its seller-allowed range
+# (Amazon suppresses such offers; the code is the simulator's own, not Amazon's).
+PRICE_RANGE_ISSUE = "PRICE_OUTSIDE_SELLER_ALLOWED_RANGE"
 
 
 # -- wire types ---------------------------------------------------------------------------
@@ -213,6 +218,7 @@ class FakeSellingPartnerApi:
         polls_to_done: int = 3,
         enforce_quotas: bool = True,
         base_url: str = "http://127.0.0.1",
+        feed_limit: tuple[int, float] | None = FEED_LIMIT,
     ) -> None:
         self.clock = clock
         self.now = now
@@ -230,6 +236,9 @@ class FakeSellingPartnerApi:
             name: (op.rate, op.burst) for name, op in OPERATIONS.items()
         }
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        # createFeed's second limit: at most N feeds per window per seller (None = off)
+        self.feed_limit = feed_limit
+        self._feed_times: dict[str, list[float]] = {}
         # state
         self.listings: dict[tuple[str, str], dict[str, Any]] = {}
         self.feeds: dict[str, dict[str, Any]] = {}
@@ -243,6 +252,7 @@ class FakeSellingPartnerApi:
         self._ids = 50000000000
         # testing hooks
         self.faults: dict[str, list[Fault]] = {}
+        self.message_faults: dict[tuple[str, str], list[Fault]] = {}  # (seller, sku)
         self.calls: list[ApiCall] = []
 
     # ---------------------------------------------------------------------------------
@@ -299,9 +309,42 @@ class FakeSellingPartnerApi:
             "created": stamp,
             "updated": stamp,
         }
+        refresh_offer_state(listing)
         with self.lock:
             self.listings[(seller_id, sku)] = listing
         return listing
+
+    def suppressed(self, seller_id: str, sku: str) -> bool:
+        """Whether the listing's offer is suppressed for a price outside its bounds."""
+        with self.lock:
+            return bool(self.listings[(seller_id, sku)].get("price_suppressed"))
+
+    def our_price(
+        self, seller_id: str, sku: str, *, audience: str = "ALL"
+    ) -> Decimal | None:
+        """The listing's ``our_price`` for ``audience`` (None when it has none)."""
+        with self.lock:
+            listing = self.listings[(seller_id, sku)]
+            for entry in listing["attributes"].get("purchasable_offer", []):
+                if isinstance(entry, dict) and entry.get("audience", "ALL") == audience:
+                    return _our_price(entry)
+        return None
+
+    def fail_feed_message(
+        self,
+        seller_id: str,
+        sku: str,
+        *,
+        code: str = "InternalFailure",
+        message: str = "An internal error occurred. Please try again.",
+        count: int = 1,
+    ) -> None:
+        """The next ``count`` feed messages for ``sku`` fail with an ERROR issue
+        (default: a transient one) instead of being applied."""
+        with self.lock:
+            self.message_faults.setdefault((seller_id, sku), []).append(
+                Fault(0, count, None, code, message)
+            )
 
     def listing(self, seller_id: str, sku: str) -> dict[str, Any]:
         """A deep copy of the stored listing (KeyError if absent)."""
@@ -520,7 +563,11 @@ class FakeSellingPartnerApi:
         bucket = self._buckets.get(key)
         if bucket is None:
             rate, burst = self.quotas.get(op.name, (op.rate, op.burst))
-            bucket = self._buckets[key] = TokenBucket(rate, burst, clock=self.clock)
+            # A client pacing itself exactly at the rate on the same (manual) clock must
+            # not be refused by float rounding at the token boundary: a 1e-9 leniency.
+            bucket = self._buckets[key] = TokenBucket(
+                rate * (1 + 1e-9), burst, clock=self.clock
+            )
         if bucket.try_take():
             return None
         return self._error(
@@ -745,13 +792,22 @@ class FakeSellingPartnerApi:
         patches = body.get("patches")
         if not isinstance(patches, list) or not patches:
             raise ApiFailure(400, "InvalidInput", "patches must be a non-empty list.")
+        markets = request.list_arg("marketplaceIds")
         attributes = copy.deepcopy(listing["attributes"])
+        issues = []
         for patch in patches:
             _check_patch(patch)
+            issues.extend(offer_patch_issues(patch, markets))
+        if issues:
+            # Amazon validates synchronously and answers 200 INVALID, changing nothing.
+            return Reply(200, {"sku": sku, "status": "INVALID",
+                               "submissionId": uuid.uuid4().hex, "issues": issues})
+        for patch in patches:
             apply_patch(attributes, patch)
         if request.arg("mode") != "VALIDATION_PREVIEW":
             listing["attributes"] = attributes
             listing["updated"] = self._stamp()
+            refresh_offer_state(listing)
         return Reply(
             200,
             {"sku": sku, "status": "ACCEPTED", "submissionId": uuid.uuid4().hex, "issues": []},
@@ -785,6 +841,7 @@ class FakeSellingPartnerApi:
             raise ApiFailure(400, "InvalidInput", f"Invalid inputFeedDocumentId {document_id}.")
         if document.content is None:
             raise ApiFailure(400, "InvalidInput", "The feed document has not been uploaded.")
+        self._count_feed(str(request.seller_id))
         feed_id = self._next_id()
         self.feeds[feed_id] = {
             "feedId": feed_id,
@@ -798,6 +855,22 @@ class FakeSellingPartnerApi:
             "_polls": 0,
         }
         return Reply(202, {"feedId": feed_id})
+
+    def _count_feed(self, seller_id: str) -> None:
+        """Amazon's "5 feeds per 5 minutes": 429 beyond it (the feed is not created)."""
+        if self.feed_limit is None:
+            return
+        limit, window = self.feed_limit
+        now = self.clock()
+        recent = [t for t in self._feed_times.get(seller_id, []) if t > now - window]
+        if len(recent) >= limit:
+            self._feed_times[seller_id] = recent
+            raise ApiFailure(
+                429, "QuotaExceeded",
+                f"You exceeded {limit} feed submissions per {window:g} seconds.",
+            )
+        recent.append(now)
+        self._feed_times[seller_id] = recent
 
     def get_feed(self, request: Request) -> Reply:
         feed = self.feeds.get(request.params["feedId"])
@@ -842,12 +915,20 @@ class FakeSellingPartnerApi:
         issues = []
         accepted = 0
         for message in messages:
-            error = self._apply_feed_message(seller_id, feed["marketplaceIds"], message)
-            if error is None:
+            found = self._apply_feed_message(seller_id, feed["marketplaceIds"], message)
+            if not found:
                 accepted += 1
-            else:
-                issues.append({"messageId": message.get("messageId"), "code": "4000001",
-                               "severity": "ERROR", "message": error})
+                continue
+            for problem in [found] if isinstance(found, str) else found:
+                issue = {"messageId": message.get("messageId") if isinstance(message, dict)
+                         else None}
+                if isinstance(message, dict) and isinstance(message.get("sku"), str):
+                    issue["sku"] = message["sku"]
+                if isinstance(problem, str):
+                    issue.update(code="4000001", severity="ERROR", message=problem)
+                else:
+                    issue.update(problem)
+                issues.append(issue)
         summary = {
             "errors": len(issues),
             "warnings": 0,
@@ -859,10 +940,23 @@ class FakeSellingPartnerApi:
 
     def _apply_feed_message(
         self, seller_id: str, markets: list[str], message: Any
-    ) -> str | None:
+    ) -> str | list[dict[str, Any]] | None:
+        """Apply one message; None when accepted, else the problem(s) (text or issues)."""
         if not isinstance(message, dict):
             return "message is not an object"
+        message_id = message.get("messageId")
+        if isinstance(message_id, bool) or not isinstance(message_id, int) or message_id < 1:
+            return "messageId must be an integer of at least 1"
         sku = message.get("sku")
+        if not isinstance(sku, str) or not sku:
+            return "sku is required"
+        faults = self.message_faults.get((seller_id, sku))
+        if faults:
+            fault = faults[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                faults.pop(0)
+            return [{"code": fault.code, "severity": "ERROR", "message": fault.message}]
         operation_type = str(message.get("operationType", "")).upper()
         listing = self.listings.get((seller_id, str(sku)))
         if operation_type == "DELETE":
@@ -873,15 +967,26 @@ class FakeSellingPartnerApi:
         if operation_type == "PATCH":
             if listing is None:
                 return f"SKU '{sku}' not found"
+            if not isinstance(message.get("productType"), str) or not message["productType"]:
+                return "productType is required"
+            patches = message.get("patches")
+            if not isinstance(patches, list) or not patches:
+                return "patches must be a non-empty list"
             attributes = copy.deepcopy(listing["attributes"])
             try:
-                for patch in message.get("patches") or []:
+                issues = []
+                for patch in patches:
                     _check_patch(patch)
+                    issues.extend(offer_patch_issues(patch, markets))
+                if issues:
+                    return issues
+                for patch in patches:
                     apply_patch(attributes, patch)
             except ApiFailure as failure:
                 return failure.message
             listing["attributes"] = attributes
             listing["updated"] = self._stamp()
+            refresh_offer_state(listing)
             return None
         if operation_type in {"UPDATE", "PARTIAL_UPDATE"}:
             attributes = message.get("attributes")
@@ -894,6 +999,7 @@ class FakeSellingPartnerApi:
             else:
                 listing["attributes"].update(copy.deepcopy(attributes))
             listing["updated"] = self._stamp()
+            refresh_offer_state(listing)
             return None
         return f"unsupported operationType {operation_type!r}"
 
@@ -1300,6 +1406,100 @@ def _our_price(entry: Any) -> Decimal | None:
         except ArithmeticError:
             return None
     return None
+
+
+def _money_value(entry: Any, name: str) -> Any:
+    try:
+        return entry[name][0]["schedule"][0]["value_with_tax"]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _amount(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        return None
+    return Decimal(value)
+
+
+_PRICE_NAMES = ("our_price", "minimum_seller_allowed_price", "maximum_seller_allowed_price")
+
+
+def offer_patch_issues(patch: Mapping[str, Any], markets: list[str]) -> list[dict[str, Any]]:
+    """Validation issues of a ``purchasable_offer`` patch (empty when valid), in the shape
+    of Amazon's issues: prices must be positive JSON numbers, the entry must name a
+    marketplace of the request and a currency, and min ≤ max when both are sent."""
+    if patch.get("path") != "/attributes/purchasable_offer" or patch.get("op") == "delete":
+        return []
+    issues = []
+
+    def issue(message: str, attribute: str) -> None:
+        issues.append({"code": "99022", "severity": "ERROR", "message": message,
+                       "attributeName": attribute})
+
+    for entry in patch.get("value") or []:
+        if not isinstance(entry, dict):
+            issue("purchasable_offer entries must be objects.", "purchasable_offer")
+            continue
+        market = entry.get("marketplace_id")
+        if markets and market not in markets:
+            issue(f"marketplace_id {market!r} is not a marketplace of this submission.",
+                  "purchasable_offer.marketplace_id")
+        currency = entry.get("currency")
+        if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
+            issue("currency must be an ISO 4217 code.", "purchasable_offer.currency")
+        for name in _PRICE_NAMES:
+            if name not in entry:
+                continue
+            value = _amount(_money_value(entry, name))
+            if value is None or not value.is_finite() or value <= 0:
+                issue(f"The value for '{name}' must be a positive number.",
+                      f"purchasable_offer.{name}")
+        low = _amount(_money_value(entry, "minimum_seller_allowed_price"))
+        high = _amount(_money_value(entry, "maximum_seller_allowed_price"))
+        if low is not None and high is not None and low > high:
+            issue("minimum_seller_allowed_price is greater than maximum_seller_allowed_price.",
+                  "purchasable_offer.minimum_seller_allowed_price")
+    return issues
+
+
+def refresh_offer_state(listing: dict[str, Any]) -> None:
+    """Suppress (or restore) the offer after a change: Amazon suppresses an offer whose
+    ``our_price`` is outside its minimum/maximum seller-allowed price. Suppressed: the
+    status loses ``BUYABLE`` and an issue explains why (getListingsItem shows both)."""
+    problems = []
+    for entry in listing["attributes"].get("purchasable_offer", []):
+        if not isinstance(entry, dict):
+            continue
+        price = _our_price(entry)
+        low = _amount(_money_value(entry, "minimum_seller_allowed_price"))
+        high = _amount(_money_value(entry, "maximum_seller_allowed_price"))
+        if price is None:
+            continue
+        if (low is not None and price < low) or (high is not None and price > high):
+            audience = entry.get("audience", "ALL")
+            problems.append({
+                "code": PRICE_RANGE_ISSUE,
+                "message": (
+                    f"The price {price} ({audience}) is outside the seller-allowed range "
+                    f"{low if low is not None else '-'}..{high if high is not None else '-'}; "
+                    "the offer is suppressed until it is within the range."
+                ),
+                "severity": "ERROR",
+                "attributeNames": ["purchasable_offer"],
+                "categories": ["INVALID_PRICE"],
+                "enforcements": {"actions": [{"action": "LISTING_SUPPRESSED"}],
+                                 "exemption": {"status": "NOT_EXEMPT"}},
+            })
+    others = [i for i in listing.get("issues", []) if i.get("code") != PRICE_RANGE_ISSUE]
+    listing["issues"] = others + problems
+    if problems and not listing.get("price_suppressed"):
+        listing["price_suppressed"] = True
+        listing["buyable_before"] = "BUYABLE" in listing["status"]
+        listing["status"] = [s for s in listing["status"] if s != "BUYABLE"]
+    elif not problems and listing.get("price_suppressed"):
+        listing["price_suppressed"] = False
+        if listing.pop("buyable_before", False) and "BUYABLE" not in listing["status"]:
+            listing["status"] = ["BUYABLE", *listing["status"]]
 
 
 def _same_resource(left: dict[str, Any], right: dict[str, Any]) -> bool:

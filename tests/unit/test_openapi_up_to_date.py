@@ -42,6 +42,16 @@ def test_document_covers_the_contract_routes() -> None:
         ("PUT", "/accounts/me"),
         ("GET", "/accounts"),
         ("GET", "/accounts/{account_id}"),
+        ("POST", "/sellers/me/connect"),
+        ("GET", "/sellers/me/repricer"),
+        ("PUT", "/sellers/me/repricer"),
+        ("GET", "/sellers/{seller_id}/repricer"),
+        ("GET", "/listings"),
+        ("POST", "/listings/import"),
+        ("GET", "/listings/{marketplace_id}/{sku}"),
+        ("PUT", "/listings/{marketplace_id}/{sku}"),
+        ("GET", "/listings/{marketplace_id}/{sku}/history"),
     }
+    assert "text/csv" in document["paths"]["/listings/import"]["post"]["requestBody"]["content"]
     assert "security" not in document["paths"]["/health"]["get"]
     assert document["paths"]["/accounts"]["get"]["security"] == [{"cognito": []}]

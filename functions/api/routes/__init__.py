@@ -22,6 +22,7 @@ ERROR_DESCRIPTIONS = {
     403: "not allowed for the caller",
     404: "not found, or not visible to the caller",
     409: "conflict: the record changed since it was read (version mismatch)",
+    415: "unsupported Content-Type for the request body",
     422: "invalid request; `errors` names each offending field",
 }
 

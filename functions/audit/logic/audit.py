@@ -7,7 +7,8 @@ or, from a job that downloads report documents itself::
 
     result = run_audit([("ledger.tsv", stream), ...], as_of=today, costs=book)
 
-Nothing here touches AWS or the environment; files are read one at a time, streamed.
+Nothing here touches AWS or the environment. Every input is opened (its header read),
+then the files are streamed one at a time, the ledger last.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -122,7 +122,6 @@ def _read_one(report: ReportFile, data: AuditData, costs: CostBook,
               errors: list[ReportError]) -> None:
     kind = report.kind
     assert kind is not None
-    data.kinds_seen.add(kind)
     if kind is ReportKind.COSTS:
         for cost in report.records(errors):
             assert isinstance(cost, UnitCost)
@@ -201,8 +200,3 @@ def _check_unique(claims: list[Claim]) -> None:
             raise AssertionError(f"two claims with id {claim.claim_id}")  # a detector bug
         seen.add(claim.claim_id)
 
-
-def total_amount(claims: Iterable[Claim], currency: str) -> Money:
-    amount = sum((c.amount.amount for c in claims
-                  if c.amount is not None and c.amount.currency == currency), Decimal(0))
-    return Money(amount, currency)

@@ -21,7 +21,7 @@ from typing import Any
 
 from functions.core.marketplaces import MARKETPLACES
 
-from .reports.kinds import ADJUSTMENTS, CUSTOMER_RETURNS, RECEIPTS, ReportKind
+from .reports.kinds import ADJUSTMENTS, CUSTOMER_RETURNS, RECEIPTS
 from .reports.records import (
     CustomerReturn,
     FeeEstimate,
@@ -136,7 +136,6 @@ class AuditData:
         self.fee_charges: dict[tuple[str, str, str], FeeCharge] = {}
         self.settlements: dict[str, SettlementSummary] = {}
         self._settlement_keys: set[int] = set()
-        self.kinds_seen: set[ReportKind] = set()
         # derived, computed once on first use (pools shared by several detectors)
         self.cache: dict[str, Any] = {}
 
@@ -337,7 +336,8 @@ class Catalog:
         ledger = (data.losses, data.damages, data.found, data.ledger_returns)
         links: set[tuple[str, str, str]] = {
             (e.msku, e.fnsku, e.asin) for store in ledger for e in store.values()}
-        countries = {(e.fnsku, e.country) for store in ledger for e in store.values()
+        # The marketplace of an FNSKU only matters for valuing its losses and damages.
+        countries = {(e.fnsku, e.country) for store in ledger[:3] for e in store.values()
                      if e.country}
         for group in (data.reimbursements.values(), data.returns.values(), data.fees.values()):
             links.update({(r.sku, r.fnsku, r.asin) for r in group})

@@ -15,7 +15,7 @@ payments), or by a receipt (inbound payments); each such row justifies one unit 
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,11 +82,8 @@ def reversal_outcomes(data: AuditData) -> list[ReversalOutcome]:
         by_id.setdefault(r.reimbursement_id, []).append(r)
     wanted_fnskus = {_fnsku(data, rv) for rv in reversals}
     found = _by_fnsku(e for e in data.found.values() if e.fnsku in wanted_fnskus)
-    receipts: dict[str, list[LedgerEntry]] = {}
-    for key in sorted(k for k in data.receipts if k[1] in wanted_fnskus):
-        total = data.receipts[key]
-        if total.entries:
-            receipts.setdefault(key[1], []).append(total.entries[0])
+    receipts = _by_fnsku(data.receipts[key].entries[0] for key in data.receipts
+                         if key[1] in wanted_fnskus and data.receipts[key].entries)
     wanted_orders = {rv.amazon_order_id for rv in reversals if rv.amazon_order_id}
     wanted_orders |= {o.amazon_order_id for rows in by_id.values() for o in rows
                       if o.amazon_order_id}
@@ -110,10 +107,9 @@ def reversal_outcomes(data: AuditData) -> list[ReversalOutcome]:
         order_id = rv.amazon_order_id or (original.amazon_order_id if original else "")
         sources: list[list[Any]] = []
         if category in (Category.LOST_WAREHOUSE, Category.DAMAGED_WAREHOUSE, None):
-            sources.append([(e, e.quantity) for e in found.get(fnsku, []) if start <= e.at <= end])
+            sources.append(_between(found.get(fnsku), start, end))
         if category is Category.INBOUND_SHORTFALL:
-            sources.append([(e, e.quantity) for e in receipts.get(fnsku, [])
-                            if start <= e.at <= end])
+            sources.append(_between(receipts.get(fnsku), start, end))
         if category in (Category.RETURN_NOT_RECEIVED, None) and order_id:
             sources.append(returns.get(order_id, []))
         need = units or 1
@@ -145,13 +141,31 @@ def _payment_order(r: Reimbursement) -> tuple[Any, ...]:
     return (r.approval_date, r.reimbursement_id, r.fnsku, r.sku)
 
 
-def _by_fnsku(entries: Any) -> dict[str, list[LedgerEntry]]:
+@dataclass(slots=True)
+class _Timeline:
+    """Ledger rows of one FNSKU in time order, with their times for bisecting."""
+
+    entries: list[LedgerEntry]
+    times: list[Any]
+
+
+def _by_fnsku(entries: Any) -> dict[str, _Timeline]:
     grouped: dict[str, list[LedgerEntry]] = {}
     for e in entries:
         grouped.setdefault(e.fnsku, []).append(e)
-    for group in grouped.values():
+    timelines = {}
+    for fnsku, group in grouped.items():
         group.sort(key=lambda e: (e.at, e.reference_id, e.quantity))
-    return grouped
+        timelines[fnsku] = _Timeline(group, [e.at for e in group])
+    return timelines
+
+
+def _between(timeline: _Timeline | None, start: Any, end: Any) -> list[tuple[Any, int]]:
+    if timeline is None:
+        return []
+    first = bisect_left(timeline.times, start)
+    last = bisect_right(timeline.times, end)
+    return [(e, e.quantity) for e in timeline.entries[first:last]]
 
 
 def _returns_by_order(data: AuditData, orders: set[str]) -> dict[str, list[tuple[Any, int]]]:

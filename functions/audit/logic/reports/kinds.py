@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 from functions.core.money import Money, parse_currency
@@ -155,18 +156,21 @@ def _ledger(c: Columns, file: str) -> Builder:
         c.title("date"), c.title("fnsku"), c.title("quantity"), c.title("reconciledquantity"),
         c.title("unreconciledquantity"), c.title("dateandtime"))
     p_date, p_int, p_oint, p_ts = parse_date, parse_int, parse_optional_int, parse_timestamp
+    cells = itemgetter(i_date, i_fnsku, i_asin, i_msku, i_title, i_event, i_ref, i_qty, i_fc,
+                       i_disp, i_reason, i_country, i_rec, i_unrec, i_dt)
+    # Kept rows repeat the same few thousand ids, titles and codes: keep one copy of each.
+    share = {}.setdefault
 
     def build(row: list[str], line: int) -> LedgerEntry:
-        fnsku = row[i_fnsku]
+        (day, fnsku, asin, msku, title, event, reference, quantity, fc, disposition, reason,
+         country, rec, unrec, stamp) = cells(row)
         if not fnsku:
             raise RowError(f"column {t_fnsku!r} is empty")
-        rec = row[i_rec]
-        unrec = row[i_unrec]
-        stamp = row[i_dt]
         return LedgerEntry(
-            file, line, p_date(row[i_date], t_date), fnsku, row[i_asin], row[i_msku],
-            row[i_title], row[i_event], row[i_ref], p_int(row[i_qty], t_qty), row[i_fc],
-            row[i_disp], row[i_reason], row[i_country],
+            file, line, p_date(day, t_date), share(fnsku, fnsku), share(asin, asin),
+            share(msku, msku), share(title, title), share(event, event), reference,
+            p_int(quantity, t_qty), share(fc, fc), share(disposition, disposition),
+            share(reason, reason), share(country, country),
             p_oint(rec, t_rec) if rec else None,
             p_oint(unrec, t_unrec) if unrec else None,
             p_ts(stamp, t_dt) if stamp else None,
@@ -211,20 +215,23 @@ def _reimbursements(c: Columns, file: str) -> Builder:
 
 
 def _customer_returns(c: Columns, file: str) -> Builder:
-    (i_date, i_order, i_sku, i_asin, i_fnsku, i_name, i_qty, i_fc, i_disposition, i_reason,
-     i_status, i_lpn, i_comments) = (c(k) for k in (
+    cells = itemgetter(*(c(k) for k in (
         "returndate", "orderid", "sku", "asin", "fnsku", "productname", "quantity",
         "fulfillmentcenterid", "detaileddisposition", "reason", "status", "licenseplatenumber",
-        "customercomments"))
+        "customercomments")))
     t_date, t_order, t_qty = c.title("returndate"), c.title("orderid"), c.title("quantity")
+    share = {}.setdefault  # one copy of each repeated id, name and code
 
     def build(row: list[str], line: int) -> CustomerReturn:
+        (day, order, sku, asin, fnsku, name, quantity, fc, disposition, reason, status, lpn,
+         comments) = cells(row)
+        sku, asin, fnsku = sku.strip(), asin.strip(), fnsku.strip()
+        disposition, reason, status = disposition.strip().upper(), reason.strip(), status.strip()
         return CustomerReturn(
-            file, line, parse_timestamp(row[i_date].strip(), t_date),
-            _need(row[i_order], t_order), row[i_sku].strip(), row[i_asin].strip(),
-            row[i_fnsku].strip(), row[i_name], parse_int(row[i_qty], t_qty),
-            row[i_fc].strip(), row[i_disposition].strip().upper(), row[i_reason].strip(),
-            row[i_status].strip(), row[i_lpn].strip(), row[i_comments],
+            file, line, parse_timestamp(day.strip(), t_date), _need(order, t_order),
+            share(sku, sku), share(asin, asin), share(fnsku, fnsku), share(name, name),
+            parse_int(quantity, t_qty), share(fc, fc), share(disposition, disposition),
+            share(reason, reason), share(status, status), lpn.strip(), comments,
         )
 
     return build
