@@ -251,6 +251,15 @@ def test_creating_needs_identity_and_bounds(api: Api) -> None:
     assert {"asin", "condition", "fulfillment", "min_price", "max_price"} <= fields(reply)
 
 
+def test_skus_arrive_percent_encoded_in_the_path(api: Api) -> None:
+    # API Gateway REST passes the path as sent: "MUG/12 XL" is MUG%2F12%20XL.
+    created = api.put(f"/listings/{US}/MUG%2F12%20XL", BUYBOX, SELLER_A)
+    assert (created.status, created.body["sku"]) == (201, "MUG/12 XL")
+    assert api.get(f"/listings/{US}/MUG%2F12%20XL", SELLER_A).body["sku"] == "MUG/12 XL"
+    listed = api.get("/listings", SELLER_A, marketplace_id=US).body["items"]
+    assert [i["sku"] for i in listed] == ["MUG/12 XL"]
+
+
 def test_unknown_marketplace_in_the_path_is_422(api: Api) -> None:
     reply = api.put("/listings/NOTAMARKET/MUG-BLU-12", BUYBOX, SELLER_A)
     assert reply.status == 422

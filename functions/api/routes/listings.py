@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -43,7 +44,13 @@ CurrentCaller = Annotated[Caller, Depends(current_caller)]
 Listings = Annotated[ListingRepository, Depends(listings_repository)]
 History = Annotated[PriceHistoryRepository, Depends(price_history_repository)]
 MarketplacePath = Annotated[MarketplaceId, Path(min_length=1, max_length=32)]
-SkuPath = Annotated[str, Path(min_length=1, max_length=200)]
+SkuPath = Annotated[
+    str,
+    Path(
+        min_length=1, max_length=600,
+        description="the SKU, percent-encoded (`MUG%2F12` for `MUG/12`)",
+    ),
+]
 SellerQuery = Annotated[
     str | None,
     Query(
@@ -139,7 +146,7 @@ def get_listing(
     seller_id: SellerQuery = None,
 ) -> ListingOut:
     return ListingOut.from_domain(
-        logic.get_listing(listings, caller, marketplace_id, sku, seller_id)
+        logic.get_listing(listings, caller, marketplace_id, _sku(sku), seller_id)
     )
 
 
@@ -172,7 +179,7 @@ def put_listing(
         dry_run=body.dry_run,
         expected_version=body.version,
     )
-    result = logic.put_listing(listings, caller, marketplace_id, sku, update)
+    result = logic.put_listing(listings, caller, marketplace_id, _sku(sku), update)
     return Response(
         status_code=HTTPStatus.CREATED if result.created else HTTPStatus.OK,
         content_type=content_types.APPLICATION_JSON,
@@ -203,12 +210,20 @@ def get_history(
     seller_id: SellerQuery = None,
 ) -> HistoryPage:
     page = logic.price_history(
-        history, caller, marketplace_id, sku, limit=limit, start=_aware(start, "start"),
+        history, caller, marketplace_id, _sku(sku), limit=limit, start=_aware(start, "start"),
         end=_aware(end, "end"), next_token=next_token, seller_id=seller_id,
     )
     return HistoryPage(
         items=[HistoryEntryOut.from_domain(e) for e in page.items], next_token=page.next_token
     )
+
+
+def _sku(raw: str) -> str:
+    """API Gateway (REST) passes the path still percent-encoded: decode the SKU."""
+    sku = unquote(raw)
+    if not sku.strip() or len(sku) > 200:
+        raise InvalidInput([("sku", "a SKU is 1 to 200 characters")])
+    return sku
 
 
 def _aware(moment: datetime | None, name: str) -> datetime | None:

@@ -1,0 +1,449 @@
+"""Repricer benchmark: notifications per second through RepriceFunction's decision path.
+
+    python bench/reprice.py [--notifications 3000] [--skus 500] [--repeat 3] [--json]
+
+**Decisions.** The real ``functions.reprice.handler.lambda_handler`` is invoked with SQS
+events of 10 records: Powertools' BatchProcessor, JSON + pydantic parsing, idempotency
+(Powertools, on its real DynamoDB persistence layer), matching, the strategies, the
+guardrails, the conditional write of the state, PriceHistory entries and the FIFO
+message. Only the AWS calls are stubbed: the boto3 DynamoDB and SQS clients are
+in-memory fakes (:class:`MemoryDynamoDB`, :class:`MemorySqs`) under the real
+repositories, so item marshalling is measured too. Logs (INFO, as deployed) and EMF
+metrics are written, to /dev/null.
+
+The same notification bodies are then only parsed — ``json.loads(parse_float=Decimal)``
++ ``parse_notification`` (the pydantic models) — in the same run, and the ratio of the two
+times is printed (target: the decision path takes ≤ 3× the parse-only time).
+
+The workload: one seller, ``--skus`` Buy Box SKUs (one ASIN each, FBA), and a stream of
+ANY_OFFER_CHANGED notifications with moving rival prices (each newer than the last for
+its ASIN), plus 5 % redelivered duplicates, 5 % stale ones, 2 % ORDER_CHANGE and 1 % of a
+type the Repricer does not handle.
+
+**Publishing** (price changes per hour against the fake SP-API) is the other half of the
+issue's benchmark: :func:`publishing_section` runs ``bench/publish.py`` when it exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_LAMBDA_FUNCTION_NAME": "bench-RepriceFunction",
+    "POWERTOOLS_SERVICE_NAME": "reprice", "POWERTOOLS_METRICS_NAMESPACE": "sellerops",
+    "POWERTOOLS_LOG_LEVEL": "INFO", "POWERTOOLS_TRACE_DISABLED": "true",
+    "ACCOUNTS_TABLE": "Accounts", "LISTINGS_TABLE": "Listings",
+    "PRICE_HISTORY_TABLE": "PriceHistory", "CLAIMS_TABLE": "Claims",
+    "IDEMPOTENCY_TABLE": "Idempotency",
+    "PRICE_UPDATES_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/updates.fifo",
+    "REPRICER_KILL_SWITCH": "false",
+}
+for _key, _value in _ENV.items():
+    os.environ.setdefault(_key, _value)
+
+from botocore.exceptions import ClientError  # noqa: E402
+
+SELLER = "A2BENCHSELLER1"
+RIVAL = "A1BENCHRIVAL02"
+MARKETPLACE = "ATVPDKIKX0DER"
+T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+
+
+# -- in-memory AWS ----------------------------------------------------------------------------
+class ConditionalCheckFailedException(ClientError):
+    def __init__(self, item: dict[str, Any] | None = None) -> None:
+        response: dict[str, Any] = {"Error": {"Code": "ConditionalCheckFailedException",
+                                              "Message": "The conditional request failed"}}
+        if item is not None:
+            response["Item"] = item
+        super().__init__(response, "PutItem")  # type: ignore[arg-type]
+
+
+class _Exceptions:
+    ConditionalCheckFailedException = ConditionalCheckFailedException
+
+
+_KEYS = {  # table → (partition, sort)
+    "Accounts": ("account_id", None), "Listings": ("pk", "sku"),
+    "PriceHistory": ("pk", "at"), "Idempotency": ("id", None),
+}
+_INDEXES = {"ByAsin": "asin_key", "BySeller": "seller_id"}
+
+
+class MemoryDynamoDB:
+    """The boto3 DynamoDB client calls the repositories and Powertools idempotency make,
+    on dicts (conditions: the handful of expressions they use)."""
+
+    exceptions = _Exceptions
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[tuple[str, str | None], dict[str, Any]]] = {
+            name: {} for name in _KEYS}
+        self.calls = 0
+
+    def _key(self, table: str, item: dict[str, Any]) -> tuple[str, str | None]:
+        part, sort = _KEYS[table]
+        return item[part]["S"], item[sort]["S"] if sort else None
+
+    def get_item(self, *, TableName: str, Key: dict[str, Any], **_: Any) -> dict[str, Any]:  # noqa: N803
+        self.calls += 1
+        item = self.tables[TableName].get(self._key(TableName, Key))
+        return {"Item": item} if item is not None else {}
+
+    def put_item(self, *, TableName: str, Item: dict[str, Any],  # noqa: N803
+                 ConditionExpression: str | None = None,  # noqa: N803
+                 ExpressionAttributeValues: dict[str, Any] | None = None,  # noqa: N803
+                 **_: Any) -> dict[str, Any]:
+        self.calls += 1
+        table = self.tables[TableName]
+        key = self._key(TableName, Item)
+        old = table.get(key)
+        condition = ConditionExpression or ""
+        values = ExpressionAttributeValues or {}
+        if condition.startswith("attribute_not_exists(#id)"):  # Powertools idempotency
+            now = int(values[":now"]["N"])
+            expired = old is not None and int(old["expiration"]["N"]) < now
+            if old is not None and not expired:
+                raise ConditionalCheckFailedException(old)
+        elif condition.startswith("attribute_not_exists"):
+            if old is not None:
+                raise ConditionalCheckFailedException()
+        elif condition.startswith("attribute_exists(pk) AND version = :expected"):
+            if old is None or old["version"]["N"] != values[":expected"]["N"]:
+                raise ConditionalCheckFailedException(old)
+        table[key] = Item
+        return {}
+
+    def update_item(self, *, TableName: str, Key: dict[str, Any], UpdateExpression: str,  # noqa: N803
+                    ExpressionAttributeNames: dict[str, str],  # noqa: N803
+                    ExpressionAttributeValues: dict[str, Any], **_: Any) -> dict[str, Any]:  # noqa: N803
+        self.calls += 1
+        item = dict(self.tables[TableName].get(self._key(TableName, Key), Key))
+        for assignment in UpdateExpression.removeprefix("SET ").split(","):
+            name, value = (part.strip() for part in assignment.split("="))
+            item[ExpressionAttributeNames.get(name, name)] = ExpressionAttributeValues[value]
+        self.tables[TableName][self._key(TableName, Key)] = item
+        return {}
+
+    def delete_item(self, *, TableName: str, Key: dict[str, Any], **_: Any) -> dict[str, Any]:  # noqa: N803
+        self.calls += 1
+        self.tables[TableName].pop(self._key(TableName, Key), None)
+        return {}
+
+    def query(self, *, TableName: str, KeyConditionExpression: str,  # noqa: N803
+              ExpressionAttributeValues: dict[str, Any], IndexName: str | None = None,  # noqa: N803
+              **_: Any) -> dict[str, Any]:
+        self.calls += 1
+        name, _, placeholder = (p.strip() for p in KeyConditionExpression.partition("="))
+        wanted = ExpressionAttributeValues[placeholder]["S"]
+        items = [item for item in self.tables[TableName].values()
+                 if item.get(name, {}).get("S") == wanted]
+        return {"Items": items}
+
+    def batch_write_item(self, *, RequestItems: dict[str, list[dict[str, Any]]]) -> dict:  # noqa: N803
+        self.calls += 1
+        for table, requests in RequestItems.items():
+            for request in requests:
+                item = request["PutRequest"]["Item"]
+                self.tables[table][self._key(table, item)] = item
+        return {"UnprocessedItems": {}}
+
+
+class MemorySqs:
+    def __init__(self) -> None:
+        self.messages: list[dict[str, str]] = []
+
+    def send_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, str]]) -> dict:  # noqa: N803
+        self.messages.extend(Entries)
+        return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+
+class Context:
+    function_name = "bench-RepriceFunction"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    memory_limit_in_mb = 512
+    aws_request_id = "bench"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+# -- the workload ---------------------------------------------------------------------------------
+def _money(amount: Decimal) -> dict[str, Any]:
+    return {"Amount": float(amount), "CurrencyCode": "USD"}
+
+
+def _offer(seller: str, price: Decimal, *, winner: bool) -> dict[str, Any]:
+    return {
+        "SellerId": seller, "SubCondition": "new",
+        "SellerFeedbackRating": {"FeedbackCount": 1520, "SellerPositiveFeedbackRating": 97},
+        "ShippingTime": {"MinimumHours": 0, "MaximumHours": 0, "AvailabilityType": "NOW"},
+        "ListingPrice": _money(price), "Shipping": _money(Decimal("0.00")),
+        "IsFulfilledByAmazon": True, "IsBuyBoxWinner": winner, "IsFeaturedMerchant": True,
+        "PrimeInformation": {"IsOfferPrime": True, "IsOfferNationalPrime": True},
+        "ShipsDomestically": True,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def asin_of(i: int) -> str:
+    return f"B0BENCH{i:04d}"
+
+
+def offer_change(nid: str, asin: str, toc: datetime, ours: Decimal, rival: Decimal) -> str:
+    we_win = ours <= rival
+    offers = sorted([_offer(RIVAL, rival, winner=not we_win),
+                     _offer(SELLER, ours, winner=we_win)],
+                    key=lambda o: o["ListingPrice"]["Amount"])
+    offers += [_offer(f"A9OTHER{n:07d}", rival + Decimal(n), winner=False) for n in (1, 2, 3)]
+    buy_box = min(ours, rival)
+    return json.dumps({
+        "NotificationVersion": "1.0", "NotificationType": "ANY_OFFER_CHANGED",
+        "PayloadVersion": "1.0", "EventTime": _iso(toc + timedelta(milliseconds=300)),
+        "NotificationMetadata": {"ApplicationId": "amzn1.sellerapps.app.bench",
+                                 "SubscriptionId": "sub-bench", "NotificationId": nid,
+                                 "PublishTime": _iso(toc + timedelta(milliseconds=600))},
+        "Payload": {"AnyOfferChangedNotification": {
+            "SellerId": SELLER,
+            "OfferChangeTrigger": {"MarketplaceId": MARKETPLACE, "ASIN": asin,
+                                   "ItemCondition": "new", "TimeOfOfferChange": _iso(toc),
+                                   "OfferChangeType": "Internal"},
+            "Summary": {
+                "NumberOfOffers": [{"Condition": "new", "FulfillmentChannel": "Amazon",
+                                    "OfferCount": len(offers)}],
+                "LowestPrices": [{"Condition": "new", "FulfillmentChannel": "Amazon",
+                                  "LandedPrice": _money(buy_box), "ListingPrice": _money(buy_box),
+                                  "Shipping": _money(Decimal("0.00"))}],
+                "BuyBoxPrices": [{"Condition": "New", "LandedPrice": _money(buy_box),
+                                  "ListingPrice": _money(buy_box),
+                                  "Shipping": _money(Decimal("0.00"))}],
+                "CompetitivePriceThreshold": _money(Decimal("39.00")),
+            },
+            "Offers": offers,
+        }},
+    })
+
+
+def order(nid: str, sku: str, item: str, at: datetime) -> str:
+    return json.dumps({
+        "NotificationVersion": "1.0", "NotificationType": "ORDER_CHANGE",
+        "PayloadVersion": "1.0", "EventTime": _iso(at),
+        "NotificationMetadata": {"NotificationId": nid, "PublishTime": _iso(at)},
+        "Payload": {"OrderChangeNotification": {
+            "SellerId": SELLER, "AmazonOrderId": f"111-{nid}",
+            "Summary": {"MarketplaceId": MARKETPLACE, "OrderStatus": "Unshipped",
+                        "PurchaseDate": _iso(at),
+                        "OrderItems": [{"OrderItemId": item, "SellerSKU": sku,
+                                        "Quantity": 1}]}}},
+    })
+
+
+def workload(count: int, skus: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    bodies: list[str] = []
+    last: dict[str, datetime] = {}
+    for n in range(count):
+        roll = rng.random()
+        moment = T0 + timedelta(seconds=n)
+        if roll < 0.05 and bodies:
+            bodies.append(rng.choice(bodies))  # redelivered: same NotificationId
+            continue
+        i = rng.randrange(skus)
+        asin = asin_of(i)
+        if roll < 0.10 and asin in last:  # stale: older than the last change applied
+            toc = last[asin] - timedelta(minutes=5)
+        elif roll < 0.12:
+            bodies.append(order(f"o-{n}", f"SKU-{i:04d}", f"item-{n}", moment))
+            continue
+        elif roll < 0.13:
+            bodies.append(json.dumps({"NotificationType": "PRICING_HEALTH",
+                                      "NotificationMetadata": {"NotificationId": f"p-{n}"},
+                                      "Payload": {"issueType": "BuyBoxMissing"}}))
+            continue
+        else:
+            toc = moment
+            last[asin] = toc
+        ours = Decimal("24.99") - Decimal(rng.randrange(0, 300)) / 100
+        rival = Decimal("22.00") + Decimal(rng.randrange(0, 600)) / 100
+        bodies.append(offer_change(f"n-{n}", asin, toc, ours, rival))
+    return bodies
+
+
+# -- the two measurements ---------------------------------------------------------------------------
+def setup(skus: int) -> tuple[Callable[[dict[str, Any]], Any], MemoryDynamoDB, MemorySqs]:
+    """The handler on in-memory AWS, with ``skus`` listings and the seller's account."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    from functions.core.accounts import Account, account_id_for_seller
+    from functions.core.repositories.accounts import AccountRepository
+    from functions.core.repositories.listings import ListingRepository
+    from functions.core.settings import cached_settings
+    from functions.reprice import handler
+    from functions.reprice.listings import listing_from_config
+    from functions.reprice.logic import ListingConfig
+    from functions.reprice.service import RepricerConfig, service_from_settings
+
+    dynamodb, sqs = MemoryDynamoDB(), MemorySqs()
+    listings = ListingRepository("Listings", client=dynamodb)
+    for i in range(skus):
+        config = ListingConfig.model_validate({
+            "sku": f"SKU-{i:04d}", "asin": asin_of(i), "marketplace_id": MARKETPLACE,
+            "condition": "new", "fulfillment": "FBA", "strategy": "buybox",
+            "min_price": "18.00", "max_price": "34.99", "currency": "USD",
+            "current_price": "24.99", "climb_interval": "PT0S"})
+        listings.put_new(listing_from_config(config, SELLER))
+    extra: dict[str, Any] = {}
+    if "repricer_dry_run" in Account.model_fields:
+        extra["repricer_dry_run"] = False
+    AccountRepository("Accounts", client=dynamodb).create(Account(
+        account_id=account_id_for_seller(SELLER), seller_id=SELLER, name="Bench",
+        language="en", country="US", products=("repricer",), created_at=T0, updated_at=T0,
+        **extra))
+    service = service_from_settings(cached_settings(RepricerConfig), client=dynamodb,
+                                    sqs_client=sqs)
+    handler.use_runtime(service, DynamoDBPersistenceLayer(table_name="Idempotency",
+                                                          boto3_client=dynamodb))
+
+    def invoke(event: dict[str, Any]) -> Any:
+        return handler.lambda_handler(event, Context())
+
+    return invoke, dynamodb, sqs
+
+
+def events(bodies: list[str]) -> Iterator[dict[str, Any]]:
+    for start in range(0, len(bodies), 10):
+        yield {"Records": [{
+            "messageId": f"m-{start + i}", "receiptHandle": "r", "body": body,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:notifications",
+            "awsRegion": "us-east-1"} for i, body in enumerate(bodies[start:start + 10])]}
+
+
+def run_decisions(bodies: list[str], skus: int) -> tuple[float, dict[str, int]]:
+    """Seconds to push ``bodies`` through the handler (fresh in-memory stack each time)."""
+    invoke, dynamodb, sqs = setup(skus)
+    batches = list(events(bodies))
+    failed = 0
+    started = time.perf_counter()
+    for event in batches:
+        failed += len(invoke(event)["batchItemFailures"])
+    elapsed = time.perf_counter() - started
+    return elapsed, {"failed_records": failed, "price_updates": len(sqs.messages),
+                     "dynamodb_calls": dynamodb.calls}
+
+
+def run_parse(bodies: list[str]) -> float:
+    from functions.reprice.logic import parse_notification
+
+    started = time.perf_counter()
+    for body in bodies:
+        parse_notification(json.loads(body, parse_float=Decimal))
+    return time.perf_counter() - started
+
+
+# -- publishing (the other half of the issue's benchmark) ---------------------------------------------
+def publishing_section(argv: list[str] | None = None) -> dict[str, Any] | None:
+    """HOOK for ``bench/publish.py`` (the price publisher's benchmark): when that file
+    exists its ``main(argv)`` (or ``run(argv)``) is called and its result returned;
+    otherwise this prints ``publishing: see bench/publish.py`` and returns None."""
+    path = Path(__file__).with_name("publish.py")
+    if not path.exists():
+        print("publishing: see bench/publish.py")
+        return None
+    spec = importlib.util.spec_from_file_location("bench_publish", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    entry = getattr(module, "main", None) or getattr(module, "run", None)
+    if entry is None:
+        print("publishing: bench/publish.py has no main()/run()")
+        return None
+    return entry(argv or [])
+
+
+# -- main ---------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notifications", type=int, default=3000)
+    parser.add_argument("--skus", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument("--no-publishing", action="store_true",
+                        help="skip the publishing section")
+    args = parser.parse_args(argv)
+
+    bodies = workload(args.notifications, args.skus)
+    sink = io.StringIO()
+    decision_times, parse_times = [], []
+    counters: dict[str, int] = {}
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        # the handler's Logger binds stdout when it is imported: import it here
+        import functions.reprice.handler  # noqa: F401
+
+        run_decisions(bodies[: min(200, len(bodies))], args.skus)  # warm-up
+        run_parse(bodies[: min(200, len(bodies))])
+        for _ in range(args.repeat):
+            elapsed, counters = run_decisions(bodies, args.skus)
+            decision_times.append(elapsed)
+            parse_times.append(run_parse(bodies))
+    del sink
+    decide_s = statistics.median(decision_times)
+    parse_s = statistics.median(parse_times)
+    result = {
+        "notifications": len(bodies),
+        "skus": args.skus,
+        "repeat": args.repeat,
+        "python": sys.version.split()[0],
+        "decisions_per_second": round(len(bodies) / decide_s),
+        "parse_only_per_second": round(len(bodies) / parse_s),
+        "ratio": round(decide_s / parse_s, 2),
+        "target_ratio": 3.0,
+        **counters,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"repricer decisions: {len(bodies)} notifications, {args.skus} SKUs, "
+              f"median of {args.repeat} (Python {result['python']})")
+        print(f"  handler (parse + decide + guard + store + enqueue, AWS in memory): "
+              f"{result['decisions_per_second']:>8,} notifications/s")
+        print(f"  parse only (json + pydantic models):                              "
+              f"{result['parse_only_per_second']:>8,} notifications/s")
+        verdict = "ok" if result["ratio"] <= 3.0 else "ABOVE TARGET"
+        print(f"  ratio handler/parse: {result['ratio']:.2f}x (target <= 3x: {verdict})")
+        print(f"  price updates enqueued: {counters.get('price_updates')}, failed records: "
+              f"{counters.get('failed_records')}")
+    if not args.no_publishing and not args.json:
+        publishing_section([])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
