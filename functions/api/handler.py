@@ -105,7 +105,8 @@ def _invalid_csv(error: ListingsCsvError) -> Response:
         for line, column, message in error.problems
     ]
     body = CsvErrorResponse(
-        message=f"invalid listings CSV ({len(problems)} problems): nothing was imported",
+        message=f"invalid listings CSV ({len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        "): nothing was imported",
         errors=problems,
     )
     return Response(
