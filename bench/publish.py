@@ -439,11 +439,18 @@ def lines_of(results: list[dict[str, Any]]) -> list[str]:
         head = (f"{r['scenario']:>6}: {r['skus']:,} SKUs, {r['urgent']:,} urgent, arriving "
                 + ("at once" if not r["arrival_spread_s"]
                    else f"over {r['arrival_spread_s']:,.0f} s"))
-        out.append(
-            f"{head} → {r['submitted']:,} submitted, the last after "
-            f"{r['last_submission_s']:,.0f} s = {r['changes_per_hour']:,} changes/h "
-            f"({r['ratio_to_target']}× the {TARGET_PER_HOUR:,}/h target)"
-        )
+        if r["arrival_spread_s"]:  # steady: the rate is the arrival rate; is it kept up?
+            rate = r["skus"] / r["arrival_spread_s"] * 3600
+            out.append(
+                f"{head} ({rate:,.0f}/h) → {r['submitted']:,} submitted, the last "
+                f"{r['last_submission_s'] - r['arrival_spread_s']:,.0f} s after the hour"
+            )
+        else:
+            out.append(
+                f"{head} → {r['submitted']:,} submitted, the last after "
+                f"{r['last_submission_s']:,.0f} s = {r['changes_per_hour']:,} changes/h "
+                f"({r['ratio_to_target']}× the {TARGET_PER_HOUR:,}/h target)"
+            )
         out.append(
             f"        enqueue→submitted: median {r['lag_median_s']} s, p95 {r['lag_p95_s']} s, "
             f"max {r['lag_max_s']} s; {r['feeds']} feeds (max {r['max_feeds_in_5_min']} "

@@ -194,14 +194,12 @@ def _report(result: dict[str, Any]) -> None:
     outcome = Outcome.from_dict(result)
     count_outcome(counts, outcome)
     if not outcome.skus:
-        logger.info("%s: %s", outcome.status, outcome.reason, extra={"status": outcome.status})
+        log = logger.info if outcome.status in ("unhandled", "skipped") else logger.debug
+        log("%s: %s", outcome.status, outcome.reason, extra={"status": outcome.status})
     for sku in outcome.skus:
-        logger.info(
-            "%s %s: %s", sku.action, sku.sku, sku.reason,
-            extra={"sku": sku.sku, "action": sku.action, "rule": sku.rule,
-                   "old_price": sku.old_price, "new_price": sku.new_price,
-                   "submission": sku.submission, "status": outcome.status},
-        )
+        log = logger.info if sku.noteworthy else logger.debug
+        log("%s %s: %s", sku.action, sku.sku, sku.reason,
+            extra={**sku.log_fields(), "status": outcome.status})
 
 
 # -- the entry point -----------------------------------------------------------------------

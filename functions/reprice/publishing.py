@@ -92,7 +92,7 @@ class PublishingConfig(BaseConfig):
     publish_feed_interval_seconds: float = Field(default=120, ge=0)
     publish_feed_max_messages: int = Field(default=MAX_FEED_MESSAGES, ge=1, le=MAX_FEED_MESSAGES)
     publish_max_attempts: int = Field(default=3, ge=1, le=20)
-    publish_patch_max_wait_seconds: float = Field(default=10, ge=0)
+    publish_patch_max_wait_seconds: float = Field(default=3, ge=0)
     publish_feed_max_age_hours: float = Field(default=24, gt=0)
 
 
@@ -274,7 +274,8 @@ class Publisher:
             urgent = [u for u in sendable if u.urgent]
             later = [u for u in sendable if not u.urgent]
             if urgent:
-                self._patch(seller_id, marketplace_id, urgent, records, result)
+                overflow = self._patch(seller_id, marketplace_id, urgent, records, result)
+                later = overflow + later
             buffer: FeedBuffer | None = None
             if later:
                 buffer = self._stage(later, records, result)
@@ -358,11 +359,18 @@ class Publisher:
         updates: Sequence[PriceUpdate],
         records: list[HistoryRecord],
         result: PublishResult,
-    ) -> None:
+    ) -> list[PriceUpdate]:
+        """Patch each update; returns the overflow: updates left for the feed because the
+        seller's patch budget is spent (the client would have had to wait longer than
+        its ``max_wait``; nothing was sent to Amazon for them)."""
         api = self.apis(seller_id, marketplace_id)
         stop: SpApiError | None = None
+        overflow: list[PriceUpdate] = []
         for update in updates:
             base = {"via": "patch", **describe(update)}
+            if overflow:
+                overflow.append(update)
+                continue
             if stop is not None:
                 # The seller's quota or authorisation just failed: the rest would too.
                 result.failed.add(update.key)
@@ -372,6 +380,18 @@ class Publisher:
                 continue
             try:
                 response = patch_price(api, update)
+            except SpApiThrottled as error:
+                if error.status is None:  # refused by our own limiter: never sent
+                    overflow.append(update)
+                    continue
+                stop = error
+                result.failed.add(update.key)
+                result.counts["retrying"] += 1
+                records.append(_record(update, SUBMISSION, {
+                    "status": "retrying", "error": _error_text(error),
+                    "request_id": error.request_id, **base}))
+                logger.warning("patch %s deferred: %s", update.sku, error)
+                continue
             except RETRY_LATER as error:
                 stop = error
                 result.failed.add(update.key)
@@ -401,6 +421,10 @@ class Publisher:
                 result.submitted[update.key] = "patch"
                 payload["status"] = "submitted"
             records.append(_record(update, SUBMISSION, payload))
+        if overflow:
+            result.counts["patch_overflow"] += len(overflow)
+            logger.info("patch budget spent: %d urgent update(s) join the feed", len(overflow))
+        return overflow
 
     # -- the rest: the seller's feed buffer ---------------------------------------------------
     def _stage(
@@ -622,13 +646,22 @@ class FeedTracker:
         processing status seen."""
         now = self.clock()
         api = self.apis(submission.seller_id, submission.marketplace_id)
+        too_old = now - submission.submitted_at >= self.policy.feed_max_age
         try:
             feed = api.get_feed(submission.feed_id)
             status = str(feed.get("processingStatus") or "")
         except SpApiNotFound:
             feed, status = {}, "CANCELLED"
+        except SpApiClientError as error:
+            if not too_old:
+                # Odd (our own feed refused): keep it open, try again next run.
+                logger.error("feed %s: %s", submission.feed_id, error)
+                counts["feeds_error"] += 1
+                self.feeds.touch(submission, status=submission.status, check_at=now)
+                return submission.status
+            feed, status = {}, "CANCELLED"
         if status not in FINISHED:
-            if now - submission.submitted_at < self.policy.feed_max_age:
+            if not too_old:
                 self.feeds.touch(submission, status=status or submission.status, check_at=now)
                 counts["feeds_pending"] += 1
                 return status
@@ -636,8 +669,16 @@ class FeedTracker:
         messages = self.feeds.messages(submission)
         report = None
         if status == "DONE" and feed.get("resultFeedDocumentId"):
-            raw = api.get_feed_result(str(feed["resultFeedDocumentId"]))
-            report = parse_processing_report(raw, [m.message_id for m in messages])
+            try:
+                raw = api.get_feed_result(str(feed["resultFeedDocumentId"]))
+                report = parse_processing_report(raw, [m.message_id for m in messages])
+            except (SpApiClientError, ValueError) as error:
+                if not too_old:
+                    logger.error("feed %s report unreadable: %s", submission.feed_id, error)
+                    counts["feeds_error"] += 1
+                    self.feeds.touch(submission, status=status, check_at=now)
+                    return status
+                report = None  # no report after a day: send every message again
         records: list[HistoryRecord] = []
         retries: list[PriceUpdate] = []
         tally: Counter[str] = Counter()

@@ -61,11 +61,9 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 count_outcome(counts, outcome, unit=None)
                 decided += len(outcome.skus)
                 for sku in outcome.skus:
-                    logger.info("%s %s: %s", sku.action, sku.sku, sku.reason,
-                                extra={"sku": sku.sku, "action": sku.action, "rule": sku.rule,
-                                       "old_price": sku.old_price, "new_price": sku.new_price,
-                                       "submission": sku.submission,
-                                       "marketplace_id": marketplace_id})
+                    log = logger.info if sku.noteworthy else logger.debug
+                    log("%s %s: %s", sku.action, sku.sku, sku.reason,
+                        extra={**sku.log_fields(), "marketplace_id": marketplace_id})
                 if outcome.reason:
                     logger.warning(outcome.reason, extra={"marketplace_id": marketplace_id})
                     counts.add("PushDeferred")

@@ -118,11 +118,10 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         for outcome in outcomes:
             count_outcome(counts, outcome, unit="Reads")
             for sku in outcome.skus:
-                logger.info("%s %s: %s", sku.action, sku.sku, sku.reason,
-                            extra={"sku": sku.sku, "action": sku.action, "rule": sku.rule,
-                                   "seller_id": outcome.seller_id, "asin": outcome.asin,
-                                   "old_price": sku.old_price, "new_price": sku.new_price,
-                                   "submission": sku.submission, "source": outcome.source})
+                log = logger.info if sku.noteworthy else logger.debug
+                log("%s %s: %s", sku.action, sku.sku, sku.reason,
+                    extra={**sku.log_fields(), "seller_id": outcome.seller_id,
+                           "asin": outcome.asin, "source": outcome.source})
         counts.add("AsinsReconciled", len(outcomes))
     finally:
         counts.flush(metrics)

@@ -52,7 +52,7 @@ from functions.core.repositories.dynamo import iso_utc
 from functions.core.repositories.errors import ConcurrentModification
 from functions.core.repositories.listings import Listing
 from functions.core.repositories.price_history import PriceHistoryConfig
-from functions.reprice.listings import config_of, state_of, with_state
+from functions.reprice.listings import config_of, state_of
 from functions.reprice.logic import (
     AnyOfferChanged,
     Decision,
@@ -85,7 +85,6 @@ logger = logging.getLogger(__name__)
 
 PAGE = 100  # listings per query page (push, reconcile)
 BATCH_ASINS = 20  # getItemOffersBatch maximum
-_TICK = timedelta(microseconds=1)  # the decision entry sorts right after what was seen
 
 # What a withheld (dry run / kill switch) change must not leave in the state: the price
 # belief and the marks of a submission. The SKU keeps the price that is really live.
@@ -149,6 +148,9 @@ class RetriesExhausted(RuntimeError):
     """A listing kept changing under us (``max_attempts`` conditional writes lost)."""
 
 
+_NOTEWORTHY_RULES = frozenset({"flagged", "invalid_config", "deleted"})
+
+
 # -- outcomes -----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class SkuOutcome:
@@ -176,6 +178,17 @@ class SkuOutcome:
             "old_price": self.old_price, "new_price": self.new_price, "currency": self.currency,
             "submission": self.submission, "urgent": self.urgent,
         }
+
+    @property
+    def noteworthy(self) -> bool:
+        """Worth an INFO log line (a change, or something a person should look at); the
+        rest is in PriceHistory anyway and logged at DEBUG."""
+        return self.action == "change" or self.rule in _NOTEWORTHY_RULES
+
+    def log_fields(self) -> dict[str, Any]:
+        return {"sku": self.sku, "action": self.action, "rule": self.rule,
+                "old_price": self.old_price, "new_price": self.new_price,
+                "submission": self.submission}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SkuOutcome:
@@ -276,8 +289,7 @@ class _Run:
     source: str
     kind: str
     now: datetime
-    seen_kind: str | None = None  # history kind of what was seen, per SKU
-    seen: dict[str, Any] | None = None
+    seen: dict[str, Any] | None = None  # what the source showed, kept with each decision
     applied: list[_Applied] = field(default_factory=list)
     skipped: list[tuple[Listing, SkuOutcome, bool]] = field(default_factory=list)
     outcomes: list[SkuOutcome] = field(default_factory=list)
@@ -307,6 +319,12 @@ def unsubmitted_state(prior: RepricingState, decision: Decision) -> RepricingSta
     if decision.b2b is None and prior.current_price is None:
         restored["current_price"] = decision.old_price
     return decision.state.updated(**restored)
+
+
+def _with_state(listing: Listing, state: RepricingState) -> Listing:
+    """``listing`` with ``state`` (its JSON form holds no float by construction, so it is
+    not validated again here: the repository validates the record it writes)."""
+    return listing.model_copy(update={"state": state.model_dump(mode="json")})
 
 
 def _status(outcomes: Sequence[SkuOutcome], *, empty: str) -> str:
@@ -388,12 +406,11 @@ class RepricingService:
 
     def handle_offer_change(
         self, payload: AnyOfferChanged, *, source: str, kind: str = "ANY_OFFER_CHANGED",
-        seen_kind: str = "notification",
     ) -> Outcome:
         """Decide every SKU of ours an offer change (or a reconciliation read) is about."""
         now = self.clock()
         seller, market, asin = payload.seller_id, payload.marketplace_id, payload.asin
-        run = _Run(source, kind, now, seen_kind, self._seen(payload, source, kind))
+        run = _Run(source, kind, now, self._seen(payload, kind))
         found = [
             listing for listing in self.listings.find_by_asin(seller, market, asin)
             if normalise_condition(listing.condition) == payload.condition
@@ -411,23 +428,25 @@ class RepricingService:
             else:
                 configured.append((listing, config))
         active: list[tuple[Listing, ListingConfig]] = []
+        states: dict[tuple[str, str, str], RepricingState] = {}
         for listing, config in configured:
-            skipped = self._offer_gate(payload, listing, switches)
+            state = state_of(listing)
+            skipped = self._offer_gate(payload, listing, state, switches)
             if skipped is not None:
                 run.skipped.append((listing, skipped, True))
                 run.outcomes.append(skipped)
             else:
                 active.append((listing, config))
+                states[config.key] = state
         if active:
             by_key = {config.key: listing for listing, config in active}
-            states = {config.key: state_of(listing) for listing, config in active}
             result = match(payload, [config for _, config in active], states)
             for unpaired in result.unpaired:
                 listing = by_key[unpaired.config.key]
                 self._skip(run, listing, "flagged", f"flagged: {unpaired.reason}",
                            price=states[unpaired.config.key].current_price)
             for matched in result.matched:
-                first = (matched.config, matched.our_offer)
+                first = (matched.config, matched.our_offer, states[matched.config.key])
 
                 def evaluate(listing: Listing, attempt: int, first: Any = first) -> _Evaluation:
                     return self._evaluate_offer(payload, listing, switches, now,
@@ -437,13 +456,13 @@ class RepricingService:
         return self._commit(run, seller, market, asin, empty="unmatched")
 
     def _offer_gate(
-        self, payload: AnyOfferChanged, listing: Listing, switches: SellerSwitches
+        self, payload: AnyOfferChanged, listing: Listing, state: RepricingState,
+        switches: SellerSwitches,
     ) -> SkuOutcome | None:
         """Why a configured SKU takes no decision on ``payload`` (paused, stale), or None."""
         paused = self._paused(listing, switches)
         if paused is not None:
             return SkuOutcome(listing.sku, "skip", "paused", paused, currency=listing.currency)
-        state = state_of(listing)
         if is_stale(payload, state.last_time_of_offer_change):
             assert state.last_time_of_offer_change is not None
             return SkuOutcome(
@@ -456,23 +475,23 @@ class RepricingService:
 
     def _evaluate_offer(
         self, payload: AnyOfferChanged, listing: Listing, switches: SellerSwitches,
-        now: datetime, first: tuple[ListingConfig, Any] | None,
+        now: datetime, first: tuple[ListingConfig, Any, RepricingState] | None,
     ) -> _Evaluation:
         if first is not None:
-            config, our_offer = first
+            config, our_offer, prior = first
         else:  # a re-read after a lost race: the listing may have changed in between
             config, problem = self._config(listing)
             if config is None:
                 return self._skipping(listing, problem or "unconfigured")
-            gate = self._offer_gate(payload, listing, switches)
+            prior = state_of(listing)
+            gate = self._offer_gate(payload, listing, prior, switches)
             if gate is not None:
                 return _Evaluation(outcome=gate)
-            result = match(payload, [config], {config.key: state_of(listing)})
+            result = match(payload, [config], {config.key: prior})
             if not result.matched:
                 reason = result.unpaired[0].reason if result.unpaired else "no longer matches"
                 return self._skipping(listing, "flagged", f"flagged: {reason}")
             our_offer = result.matched[0].our_offer
-        prior = state_of(listing)
         decision = decide(market_view(payload, config, our_offer), config, prior, now)
         return _Evaluation(config=config, prior=prior, decision=decision)
 
@@ -487,11 +506,9 @@ class RepricingService:
             return Outcome(source, kind, "unmatched", seller_id=seller, marketplace_id=market,
                            reason="ORDER_CHANGE without SellerId or MarketplaceId: cannot "
                                   "find the listings")
-        seen = {
-            "source": source, "notification_type": kind, "amazon_order_id": order.amazon_order_id,
-            "order_status": order.summary.order_status,
-        }
-        run = _Run(source, kind, now, "notification", seen)
+        seen = {"notification_type": kind, "amazon_order_id": order.amazon_order_id,
+                "order_status": order.summary.order_status}
+        run = _Run(source, kind, now, seen)
         skus = list(dict.fromkeys(item.seller_sku for item in order.summary.order_items))
         for sku in skus:
             listing = self.listings.get(seller, market, sku)
@@ -650,8 +667,7 @@ class RepricingService:
                 ))
                 continue
             outcomes.append(self.handle_offer_change(
-                read.payload, source=source, kind="reconcile", seen_kind="reconcile"
-            ))
+                read.payload, source=source, kind="reconcile"))
         return outcomes
 
     def reconcile(
@@ -820,7 +836,7 @@ class RepricingService:
             state = evaluation.state
             assert state is not None and evaluation.outcome is not None
             stored = listing if state == prior else self.listings.save(
-                with_state(listing, state), listing.version)
+                _with_state(listing, state), listing.version)
             outcome = evaluation.outcome
             run.applied.append(_Applied(listing, stored, outcome, outcome.as_dict()))
             run.outcomes.append(outcome)
@@ -828,7 +844,7 @@ class RepricingService:
         withheld = self._withheld(listing, switches) if decision.action == "change" else None
         state = decision.state if withheld is None else unsubmitted_state(prior, decision)
         stored = listing if state == prior else self.listings.save(
-            with_state(listing, state), listing.version)
+            _with_state(listing, state), listing.version)
         update = None
         if decision.action == "change" and withheld is None:
             update = self._price_update(stored, config, decision, run)
@@ -904,31 +920,28 @@ class RepricingService:
                            extra={"sku": applied.stored.sku})
 
     def _entries(self, run: _Run) -> list[PriceHistoryEntry]:
+        """One entry per SKU: what the source showed (``seen``) and what was decided."""
+        rows = [(a.before, a.payload) for a in run.applied]
+        rows += [(listing, o.as_dict()) for listing, o, history in run.skipped if history]
         entries = []
-        decided_at = run.now + _TICK
-        rows = [(a.before, a.payload, True) for a in run.applied]
-        rows += [(listing, o.as_dict(), history) for listing, o, history in run.skipped]
-        for listing, payload, history in rows:
-            if run.seen_kind and run.seen is not None:
-                entries.append(self.history.new_entry(
-                    listing.seller_id, listing.marketplace_id, listing.sku, run.seen_kind,
-                    run.seen, at=run.now))
-            if history:
-                entries.append(self.history.new_entry(
-                    listing.seller_id, listing.marketplace_id, listing.sku,
-                    "order" if payload.get("action") == "counted" else "decision",
-                    {"source": run.source, **payload}, at=decided_at))
+        for listing, payload in rows:
+            record = {"source": run.source, **payload}
+            if run.seen is not None:
+                record["seen"] = run.seen
+            kind = "order" if payload.get("action") == "counted" else "decision"
+            entries.append(self.history.new_entry(
+                listing.seller_id, listing.marketplace_id, listing.sku, kind, record,
+                at=run.now))
         return entries
 
     @staticmethod
-    def _seen(payload: AnyOfferChanged, source: str, kind: str) -> dict[str, Any]:
-        """The history record of what an offer change showed (kept small)."""
+    def _seen(payload: AnyOfferChanged, kind: str) -> dict[str, Any]:
+        """What an offer change showed, as history keeps it (small)."""
         ours = payload.our_offers()
         buy_box = next((r.landed for r in payload.summary.buy_box_prices
                         if r.condition in (None, payload.condition) and r.landed is not None),
                        None)
         return {
-            "source": source,
             "notification_type": kind,
             "time_of_offer_change": iso_utc(payload.time_of_offer_change),
             "offer_change_type": payload.change_type,

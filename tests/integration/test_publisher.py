@@ -232,6 +232,39 @@ def test_a_burst_of_urgent_changes_and_429s_is_absorbed_without_losing_a_change(
     assert all(harness.statuses(sku) == ["submitted"] for sku in skus)
 
 
+def test_when_the_patch_budget_is_spent_urgent_changes_overflow_into_the_feed(harness):
+    from functions.core.spapi import RateLimiter, SpApiClient, StaticCredentials
+    from functions.reprice import publisher
+    from tests.integration.publishing_harness import CLIENT_ID, CLIENT_SECRET, TOKENS
+
+    # Amazon granted this seller less than the default plan (0.5 rps, burst 2), and, as in
+    # Lambda, the limiter may not make a caller wait long (max_wait).
+    harness.api.set_quota("patchListingsItem", 0.5, 2)
+    client = SpApiClient(
+        StaticCredentials(CLIENT_ID, CLIENT_SECRET, TOKENS),
+        endpoint=harness.server.url, lwa_endpoint=harness.server.url,
+        rate_limiter=RateLimiter({"patchListingsItem": (0.5, 2)}, clock=harness.clock,
+                                 sleep=harness.clock.sleep, max_wait=1.0),
+        clock=harness.clock, sleep=harness.clock.sleep,
+    )
+    publisher.use(client=client)
+    harness.add_seller()
+    skus = [f"V-{i}" for i in range(10)]
+    for sku in skus:
+        harness.add_listing(sku)
+
+    assert harness.publish(*(harness.update(sku, "17.00", urgent=True) for sku in skus)) == []
+
+    # the burst of 2 was patched; waiting 2 s for a third is over max_wait: to the feed
+    patched = harness.api.api_calls("patchListingsItem")
+    assert patched == 2 and harness.api.throttled() == 0
+    assert harness.api.api_calls("createFeed") == 1
+    harness.drive_feeds()
+    assert all(harness.price(sku) == Decimal("17.00") for sku in skus)
+    vias = [harness.history(sku, "submission")[-1].payload["via"] for sku in skus]
+    assert vias.count("patch") == patched and vias.count("feed") == 10 - patched
+
+
 def test_throttled_after_retries_fails_that_record_and_the_rest_of_its_group(harness):
     harness.add_seller()
     harness.add_seller(OTHER_SELLER)

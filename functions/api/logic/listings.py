@@ -235,8 +235,10 @@ def import_listings(
         problems.append((1, None, "no listings in the file"))
     if problems:
         raise ListingsCsvError(problems)
+    # The first row alone: it creates the store's lazily built client before threads share it.
+    results = [_upsert(store, seller_id, configs[0])]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda c: _upsert(store, seller_id, c), configs))
+        results += pool.map(lambda c: _upsert(store, seller_id, c), configs[1:])
     created = sum(1 for r in results if r)
     return ImportCounts(created=created, updated=len(results) - created)
 

@@ -60,15 +60,26 @@ def set_switches(
     expected_version: int | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Account:
-    """Set the seller-wide switches on the caller's own account (409 on a version mismatch)."""
-    account = get_own_account(store, caller)
-    changes: dict[str, Any] = {"updated_at": clock()}
-    if paused is not None:
-        changes["repricer_paused"] = paused
-    if dry_run is not None:
-        changes["repricer_dry_run"] = dry_run
-    expected = expected_version if expected_version is not None else account.version
-    return store.update(account.evolve(**changes), expected)
+    """Set the seller-wide switches on the caller's own account.
+
+    With ``expected_version`` a mismatch answers 409. Without it the switches are set on
+    whatever is stored: a concurrent write (e.g. the connection recording its progress)
+    makes it read again and retry rather than fail.
+    """
+    for attempt in range(_ATTEMPTS):
+        account = get_own_account(store, caller)
+        changes: dict[str, Any] = {"updated_at": clock()}
+        if paused is not None:
+            changes["repricer_paused"] = paused
+        if dry_run is not None:
+            changes["repricer_dry_run"] = dry_run
+        expected = expected_version if expected_version is not None else account.version
+        try:
+            return store.update(account.evolve(**changes), expected)
+        except ConcurrentModification:
+            if expected_version is not None or attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def request_connection(

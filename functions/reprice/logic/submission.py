@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -133,6 +134,31 @@ class FeedDocument:
         return {index + 1: update for index, update in enumerate(self.messages)}
 
 
+class _ExactJson:
+    """Compact UTF-8 JSON with Decimals as exact numbers, for many documents at once.
+
+    Same technique as :func:`functions.core.spapi.transport.encode_json` (Decimals written
+    as nonce-tagged strings, then unquoted), with the pattern compiled once: a 25,000
+    message feed would otherwise compile 25,000 regular expressions.
+    """
+
+    def __init__(self) -> None:
+        self.nonce = secrets.token_hex(8)
+        self.pattern = re.compile(f'"{self.nonce}(-?[0-9]+(?:\\.[0-9]+)?)"')
+
+    def _default(self, obj: Any) -> Any:
+        if isinstance(obj, Decimal):
+            if not obj.is_finite():
+                raise ValueError(f"cannot send non-finite number {obj} as JSON")
+            return f"{self.nonce}{format(obj, 'f')}"
+        raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+    def __call__(self, value: Any) -> bytes:
+        text = json.dumps(value, default=self._default, separators=(",", ":"),
+                          ensure_ascii=False)
+        return self.pattern.sub(r"\1", text).encode("utf-8")
+
+
 def _header(seller_id: str) -> dict[str, Any]:
     return {"sellerId": seller_id, "version": FEED_VERSION, "issueLocale": FEED_ISSUE_LOCALE}
 
@@ -165,8 +191,8 @@ def build_feeds(
     for update in updates:
         if (update.seller_id, update.marketplace_id) != (seller_id, marketplace_id):
             raise ValueError("one feed is for one seller and one marketplace")
-    # {"header":…,"messages":[ + "]}" ; messages joined by ","
-    overhead = len(encode_json({"header": _header(seller_id), "messages": []}))
+    encode = _ExactJson()
+    overhead = len(encode({"header": _header(seller_id), "messages": []}))
     feeds: list[FeedDocument] = []
     chunk: list[bytes] = []
     members: list[PriceUpdate] = []
@@ -180,12 +206,12 @@ def build_feeds(
 
     for update in updates:
         # Message ids restart at 1 in every feed, so a message is encoded with its id.
-        encoded = encode_json(feed_message(update, len(members) + 1))
+        encoded = encode(feed_message(update, len(members) + 1))
         if members and (
             len(members) >= max_messages or size + len(encoded) + 1 >= max_bytes
         ):
             close()
-            encoded = encode_json(feed_message(update, 1))
+            encoded = encode(feed_message(update, 1))
         if overhead + len(encoded) >= max_bytes:
             raise ValueError(f"{update.sku}: one message alone exceeds the feed size limit")
         chunk.append(encoded)
