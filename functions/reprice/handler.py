@@ -23,6 +23,7 @@ decision, ``sku``; metrics are EMF (docs/REPRICER-RUNTIME.md lists them).
 
 from __future__ import annotations
 
+import gc
 import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -93,6 +94,7 @@ class _Runtime:
             data_keyword_argument="notification_key",
             persistence_store=persistence_store,
             config=self.idempotency,
+            output_serializer=_outcome_serializer(),
         )(_apply)
 
     @classmethod
@@ -104,13 +106,30 @@ class _Runtime:
 
 
 def _apply(*, notification_key: dict[str, str], notification: Notification,
-           service: RepricingService) -> dict[str, Any]:
-    """Applied once per NotificationId; the returned dict is what a repeat gets back."""
-    return service.handle_notification(notification).as_dict()
+           service: RepricingService) -> Outcome:
+    """Applied once per NotificationId (the idempotency store keeps a summary)."""
+    return service.handle_notification(notification)
 
 
-def _replayed(response: dict[str, Any], _record: Any) -> dict[str, Any]:
-    return {**response, "duplicate": True}
+def _outcome_serializer() -> Any:
+    """Stores ``{source, status, enqueued}`` of an Outcome: all a repeat needs to say that
+    (and what) it repeats; the full outcome is in PriceHistory already."""
+    from aws_lambda_powertools.utilities.idempotency.serialization.base import (
+        BaseIdempotencySerializer,
+    )
+
+    class OutcomeSummary(BaseIdempotencySerializer):
+        def to_dict(self, data: Outcome) -> dict[str, Any]:
+            return {"source": data.source, "status": data.status, "enqueued": data.enqueued}
+
+        def from_dict(self, data: dict[str, Any]) -> dict[str, Any]:
+            return data
+
+    return OutcomeSummary()
+
+
+def _replayed(response: dict[str, Any] | None, _record: Any) -> dict[str, Any]:
+    return {**(response or {}), "duplicate": True}
 
 
 _runtime: tuple[RepricerConfig, _Runtime] | None = None
@@ -122,6 +141,8 @@ def use_runtime(service: RepricingService | None, persistence_store: Any = None)
     environment names (benchmarks, tests); ``None`` goes back to the environment."""
     global _installed
     _installed = None if service is None else _Runtime(service, persistence_store)
+    if _installed is not None:
+        gc.freeze()  # as runtime() does after building its own
 
 
 def runtime() -> _Runtime:
@@ -134,11 +155,14 @@ def runtime() -> _Runtime:
     settings = cached_settings(RepricerConfig)
     if _runtime is None or _runtime[0] is not settings:
         _runtime = (settings, _Runtime.from_settings(settings))
+        # What is alive now (modules, botocore's service models, pydantic's validators)
+        # lives as long as the container: keep it out of the cyclic GC's full passes.
+        gc.freeze()
     return _runtime[1]
 
 
 # -- one record ---------------------------------------------------------------------------
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSRecord) -> str:
     logger.remove_keys(_RECORD_KEYS)
     logger.append_keys(message_id=record.message_id)
     try:
@@ -157,7 +181,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     if not notification.is_handled:
         counts.add("UnhandledNotifications")
         logger.info("notification type %s is not handled by the Repricer: acknowledged", kind)
-        return {"status": "unhandled", "kind": kind}
+        return "unhandled"
     payload = notification.offer_change
     if payload is not None:
         logger.append_keys(seller_id=payload.seller_id, asin=payload.asin)
@@ -182,16 +206,16 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
             counts.add("FailedNotifications")
             logger.exception("notification failed: %s", exc)
         raise
-    if result.get("duplicate"):
+    if isinstance(result, dict):  # the stored summary of the first time: a repeat
         counts.add("DuplicateNotifications")
-        logger.info("duplicate NotificationId: applied before, nothing changed")
-        return result
+        logger.info("duplicate NotificationId: applied before (%s), nothing changed",
+                    result.get("status"), extra={"first_status": result.get("status")})
+        return "duplicate"
     _report(result)
-    return result
+    return result.status
 
 
-def _report(result: dict[str, Any]) -> None:
-    outcome = Outcome.from_dict(result)
+def _report(outcome: Outcome) -> None:
     count_outcome(counts, outcome)
     if not outcome.skus:
         log = logger.info if outcome.status in ("unhandled", "skipped") else logger.debug

@@ -276,6 +276,11 @@ class Publisher:
             if urgent:
                 overflow = self._patch(seller_id, marketplace_id, urgent, records, result)
                 later = overflow + later
+                patched = {u.sku: decided_key(u) for u in urgent
+                           if result.submitted.get(u.key) == "patch"}
+                if patched:
+                    # An older price still waiting for a feed must not undo the patch.
+                    self.feeds.drop_staged(seller_id, marketplace_id, patched)
             buffer: FeedBuffer | None = None
             if later:
                 buffer = self._stage(later, records, result)

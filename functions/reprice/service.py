@@ -40,13 +40,13 @@ the adapters are passed in (:func:`service_from_settings` builds the AWS ones).
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from functions.core.clock import monotonic as clock_monotonic
 from functions.core.clock import utc_now
 from functions.core.repositories.dynamo import iso_utc
 from functions.core.repositories.errors import ConcurrentModification
@@ -84,6 +84,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PAGE = 100  # listings per query page (push, reconcile)
+CONFIG_CACHE = 20_000  # SKUs whose validated strategy is kept (a few MB)
 BATCH_ASINS = 20  # getItemOffersBatch maximum
 
 # What a withheld (dry run / kill switch) change must not leave in the state: the price
@@ -254,7 +255,7 @@ class SellerSwitches:
             return cls()
         return cls(
             paused=bool(getattr(account, "repricer_paused", False)),
-            dry_run=bool(getattr(account, "repricer_dry_run", False)),
+            dry_run=bool(getattr(account, "repricer_dry_run", True)),
             known=True,
         )
 
@@ -322,9 +323,12 @@ def unsubmitted_state(prior: RepricingState, decision: Decision) -> RepricingSta
 
 
 def _with_state(listing: Listing, state: RepricingState) -> Listing:
-    """``listing`` with ``state`` (its JSON form holds no float by construction, so it is
-    not validated again here: the repository validates the record it writes)."""
-    return listing.model_copy(update={"state": state.model_dump(mode="json")})
+    """``listing`` with ``state`` in its JSON form, defaults left out (every default of
+    ``RepricingState`` is what a missing key reads back as, so this is lossless and the
+    stored map stays small). Not validated again here: the JSON form holds no float by
+    construction, and the repository validates the record it writes."""
+    return listing.model_copy(
+        update={"state": state.model_dump(mode="json", exclude_defaults=True)})
 
 
 def _status(outcomes: Sequence[SkuOutcome], *, empty: str) -> str:
@@ -348,8 +352,8 @@ class RepricingService:
 
     ``clock`` gives "now" (aware UTC); ``kill_switch`` (REPRICER_KILL_SWITCH) withholds
     every change; ``max_attempts`` bounds the conditional writes per SKU; seller switches
-    are cached ``switches_ttl`` seconds (``monotonic``) so a batch of one seller's
-    notifications reads its account once.
+    are cached ``switches_ttl`` seconds (``monotonic``: the core clock's, simulated time on
+    the local stack) so a batch of one seller's notifications reads its account once.
     """
 
     def __init__(
@@ -363,7 +367,7 @@ class RepricingService:
         kill_switch: bool = False,
         max_attempts: int = 3,
         switches_ttl: float = 30.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = clock_monotonic,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -377,6 +381,8 @@ class RepricingService:
         self.switches_ttl = switches_ttl
         self._monotonic = monotonic
         self._switches: dict[str, tuple[float, SellerSwitches]] = {}
+        self._configs: dict[tuple[str, str, str], tuple[Any, Any, ListingConfig]] = {}
+        self._states: dict[tuple[str, str, str], tuple[int, RepricingState]] = {}
 
     # -- seller switches ----------------------------------------------------------------
     def switches(self, seller_id: str) -> SellerSwitches:
@@ -430,7 +436,7 @@ class RepricingService:
         active: list[tuple[Listing, ListingConfig]] = []
         states: dict[tuple[str, str, str], RepricingState] = {}
         for listing, config in configured:
-            state = state_of(listing)
+            state = self._state(listing)
             skipped = self._offer_gate(payload, listing, state, switches)
             if skipped is not None:
                 run.skipped.append((listing, skipped, True))
@@ -483,7 +489,7 @@ class RepricingService:
             config, problem = self._config(listing)
             if config is None:
                 return self._skipping(listing, problem or "unconfigured")
-            prior = state_of(listing)
+            prior = self._state(listing)
             gate = self._offer_gate(payload, listing, prior, switches)
             if gate is not None:
                 return _Evaluation(outcome=gate)
@@ -535,7 +541,7 @@ class RepricingService:
         config, problem = self._config(listing)
         if config is None:
             return self._skipping(listing, problem or "unconfigured")
-        prior = state_of(listing)
+        prior = self._state(listing)
         state, units = record_order(order, config, prior, now)
         quantity = sum(i.quantity for i in order.summary.order_items
                        if i.seller_sku == listing.sku)
@@ -604,7 +610,7 @@ class RepricingService:
         paused = self._paused(listing, switches)
         if paused is not None:
             return self._skipping(listing, "paused", paused, history=False)
-        prior = state_of(listing)
+        prior = self._state(listing)
         return _Evaluation(config=config, prior=prior, decision=decide_push(config, prior, now))
 
     # -- reconciliation -----------------------------------------------------------------
@@ -621,7 +627,7 @@ class RepricingService:
                 config, _ = self._config(listing)
                 if config is None or config.strategy == "push" or listing.paused:
                     continue
-                state = state_of(listing)
+                state = self._state(listing)
                 heard = last_heard(state)
                 if heard is None or heard <= now - quiet_for or state.needs_reconcile:
                     due.append((heard, listing))
@@ -742,16 +748,46 @@ class RepricingService:
             if not token:
                 return
 
-    @staticmethod
-    def _config(listing: Listing) -> tuple[ListingConfig | None, str | None]:
-        """The listing's strategy; (None, "unconfigured"/"invalid_config: …") otherwise."""
+    def _config(self, listing: Listing) -> tuple[ListingConfig | None, str | None]:
+        """The listing's strategy; (None, "unconfigured"/"invalid_config: …") otherwise.
+
+        A SKU's ListingConfig (immutable) is kept while its stored strategy and identity
+        stay equal: comparing two dicts costs far less than validating one again."""
+        key = (listing.seller_id, listing.marketplace_id, listing.sku)
+        identity = (listing.asin, listing.condition, listing.fulfillment, listing.currency)
+        cached = self._configs.get(key)
+        if cached is not None and cached[0] == identity and cached[1] == listing.strategy:
+            return cached[2], None
         try:
             config = config_of(listing)
         except ValueError as exc:
             first = str(exc).splitlines()
             detail = " ".join(line.strip() for line in first[:3])
             return None, f"invalid_config: stored strategy does not validate: {detail}"
-        return (config, None) if config is not None else (None, "unconfigured")
+        if config is None:
+            return None, "unconfigured"
+        if len(self._configs) >= CONFIG_CACHE:
+            self._configs.clear()
+        self._configs[key] = (identity, listing.strategy, config)
+        return config, None
+
+    def _state(self, listing: Listing) -> RepricingState:
+        """The listing's state. What this process wrote last is kept per SKU with its
+        version: a conditional write makes (SKU, version) name one content, so the stored
+        JSON need not be validated again when the version is still ours."""
+        key = (listing.seller_id, listing.marketplace_id, listing.sku)
+        cached = self._states.get(key)
+        if cached is not None and cached[0] == listing.version:
+            return cached[1]
+        state = state_of(listing)
+        self._remember(listing, state)
+        return state
+
+    def _remember(self, listing: Listing, state: RepricingState) -> None:
+        if len(self._states) >= CONFIG_CACHE:
+            self._states.clear()
+        self._states[(listing.seller_id, listing.marketplace_id, listing.sku)] = (
+            listing.version, state)
 
     def _paused(self, listing: Listing, switches: SellerSwitches | None) -> str | None:
         if switches is not None and switches.paused:
@@ -837,6 +873,7 @@ class RepricingService:
             assert state is not None and evaluation.outcome is not None
             stored = listing if state == prior else self.listings.save(
                 _with_state(listing, state), listing.version)
+            self._remember(stored, state)
             outcome = evaluation.outcome
             run.applied.append(_Applied(listing, stored, outcome, outcome.as_dict()))
             run.outcomes.append(outcome)
@@ -845,6 +882,7 @@ class RepricingService:
         state = decision.state if withheld is None else unsubmitted_state(prior, decision)
         stored = listing if state == prior else self.listings.save(
             _with_state(listing, state), listing.version)
+        self._remember(stored, state)
         update = None
         if decision.action == "change" and withheld is None:
             update = self._price_update(stored, config, decision, run)

@@ -1,22 +1,18 @@
 """Test harness of the price publisher: moto (tables from template.yaml, the FIFO queue),
 the fake SP-API server on loopback, one ManualClock for client, server and handlers.
 
-Used by test_publisher.py and test_feed_results.py.
+Used by test_publisher.py and test_feed_results.py; the pytest fixtures are in
+publishing_fixtures.py (loaded with ``pytest_plugins``).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-
-import boto3
-import pytest
-from moto import mock_aws
 
 from functions.core.accounts import Account, account_id_for_seller
 from functions.core.clock import clock_installed
@@ -25,14 +21,11 @@ from functions.core.repositories.accounts import AccountRepository
 from functions.core.repositories.feed_submissions import FeedSubmissionsRepository
 from functions.core.repositories.listings import Listing, ListingRepository
 from functions.core.repositories.price_history import PriceHistoryEntry, PriceHistoryRepository
-from functions.core.repositories.tables import create_tables
-from functions.core.settings import cached_settings
-from functions.core.spapi import SpApiClient, StaticCredentials
+from functions.core.spapi import SpApiClient
 from functions.reprice import feed_results, publisher
 from functions.reprice.price_update import PriceUpdate, QuantityTier
 from infra.simulator.clock import ManualClock
 from infra.simulator.spapi_server import FakeSpApiServer
-from infra.template import load_transformed
 
 SELLER = "A2SELLERDE01"
 OTHER_SELLER = "A3SELLERDE02"
@@ -202,63 +195,6 @@ class Harness:
                 if seller.get_feed(feed_id)["processingStatus"] in {"DONE", "FATAL",
                                                                     "CANCELLED"}:
                     break
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[tuple[Any, Any]]:
-    with mock_aws():
-        yield (boto3.client("dynamodb", region_name="us-east-1"),
-               boto3.client("sqs", region_name="us-east-1"))
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_transformed()
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(0.0, epoch=EPOCH)
-
-
-@pytest.fixture
-def harness(aws, template, clock, monkeypatch) -> Iterator[Harness]:
-    dynamodb, sqs = aws
-    names = create_tables(dynamodb, template, only=list(TABLES))
-    queue_url = sqs.create_queue(
-        QueueName="price-updates.fifo",
-        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
-    )["QueueUrl"]
-    for logical_id, variable in TABLES.items():
-        monkeypatch.setenv(variable, names[logical_id])
-    for variable in ("CLAIMS_TABLE",):
-        monkeypatch.setenv(variable, "unused")
-    monkeypatch.setenv("PRICE_UPDATES_QUEUE_URL", queue_url)
-    monkeypatch.setenv("REPRICER_KILL_SWITCH", "false")
-    monkeypatch.setenv("PUBLISH_FEED_WINDOW_SECONDS", "0")
-    cached_settings.cache_clear()
-    server = FakeSpApiServer(clock=clock, now=clock.now, polls_to_done=2)
-    server.api.register_app(CLIENT_ID, CLIENT_SECRET)
-    for seller_id, token in TOKENS.items():
-        server.api.register_seller(seller_id, token)
-    server.start()
-    client = SpApiClient(
-        StaticCredentials(CLIENT_ID, CLIENT_SECRET, TOKENS),
-        endpoint=server.url, lwa_endpoint=server.url, clock=clock, sleep=clock.sleep,
-    )
-    publisher.use(client=client)
-    feed_results.use(client=client)
-    try:
-        yield Harness(clock=clock, server=server, client=client, dynamodb=dynamodb, sqs=sqs,
-                      queue_url=queue_url)
-    finally:
-        publisher.use()
-        feed_results.use()
-        cached_settings.cache_clear()
-        server.stop()
-        sqs.delete_queue(QueueUrl=queue_url)
-        for name in names.values():
-            dynamodb.delete_table(TableName=name)
 
 
 def body_of(record: dict[str, Any]) -> dict[str, Any]:

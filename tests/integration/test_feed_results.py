@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.integration.publishing_harness import (  # noqa: F401 - fixtures
-    DE,
-    SELLER,
-    aws,
-    body_of,
-    clock,
-    harness,
-    template,
-)
+from tests.integration.publishing_harness import DE, SELLER, body_of
+
+# the fixtures (aws, template, clock, harness)
+pytest_plugins = ["tests.integration.publishing_fixtures"]
 
 
 def results(harness, sku):

@@ -10,17 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from tests.integration.publishing_harness import (  # noqa: F401 - fixtures
-    DE,
-    OTHER_SELLER,
-    SELLER,
-    aws,
-    body_of,
-    clock,
-    harness,
-    schedule,
-    template,
-)
+from tests.integration.publishing_harness import DE, OTHER_SELLER, SELLER, body_of, schedule
+
+# the fixtures (aws, template, clock, harness)
+pytest_plugins = ["tests.integration.publishing_fixtures"]
 
 
 # -- urgent: patchListingsItem ------------------------------------------------------------------
@@ -144,6 +137,25 @@ def test_three_updates_for_one_sku_become_one_submission_of_the_latest(harness):
     assert harness.api.api_calls("createFeed") == 0
     assert harness.price("MUG-1") == Decimal("18.70")
     assert harness.statuses("MUG-1") == ["submitted"]
+
+
+def test_a_patch_removes_an_older_price_still_waiting_for_the_feed(harness, monkeypatch):
+    monkeypatch.setenv("PUBLISH_FEED_WINDOW_SECONDS", "60")
+    harness.add_seller()
+    harness.add_listing("W-1")
+    harness.add_listing("W-2")
+    harness.publish(harness.update("W-1", "20.00"), harness.update("W-2", "20.00"))
+    harness.publish(harness.update("W-1", "18.00", urgent=True))  # Buy Box lost meanwhile
+    harness.clock.advance(300)
+    harness.feed_results()
+    harness.publish(*harness.queued())
+    harness.drive_feeds()
+    assert harness.price("W-1") == Decimal("18.00")  # not undone by the older 20.00
+    assert harness.price("W-2") == Decimal("20.00")
+    (feed_id,) = harness.api.feeds
+    sent = harness.history("W-2", "submission")[-1].payload
+    assert sent["feed_id"] == feed_id
+    assert harness.statuses("W-1") == ["submitted"]  # only the patch
 
 
 # -- switches -----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ not depend on ``reprice``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -252,6 +252,34 @@ class FeedSubmissionsRepository(DynamoTable):
             ReturnValues="ALL_NEW",
         )
         return stored, _buffer(from_item(response["Attributes"]))
+
+    def drop_staged(
+        self, seller_id: str, marketplace_id: str, decided: Mapping[str, str]
+    ) -> int:
+        """Remove staged updates that a newer (or equal) decision already delivered:
+        ``decided`` maps SKU → the ``decided_key`` that went out. Returns how many went."""
+        dropped = 0
+        for sku, decided_key in decided.items():
+            try:
+                self.client.delete_item(
+                    TableName=self.table_name,
+                    Key=self._key(seller_id, staged_key(marketplace_id, sku)),
+                    ConditionExpression="decided_key <= :k",
+                    ExpressionAttributeValues={":k": {"S": decided_key}},
+                )
+            except Exception as error:
+                if self._is_condition_failure(error):
+                    continue  # nothing staged, or a newer decision waits: keep it
+                raise
+            dropped += 1
+        if dropped:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(seller_id, buffer_key(marketplace_id)),
+                UpdateExpression="ADD staged_count :n",
+                ExpressionAttributeValues={":n": {"N": str(-dropped)}},
+            )
+        return dropped
 
     def buffer(self, seller_id: str, marketplace_id: str) -> FeedBuffer:
         response = self.client.get_item(

@@ -191,12 +191,15 @@ def test_a_change_is_stored_enqueued_and_recorded(world: World):
     assert update.source == "n-1" and update.sequence == 2 and update.urgent
     assert update.decided_at == NOW and "undercut" in update.reason
 
-    assert world.history.kinds("SKU-1") == ["notification", "decision"]
-    (seen,) = world.history.of("SKU-1", "notification")
-    assert seen["source"] == "n-1" and seen["buy_box_price"] == "24.49"
-    (decision,) = world.history.of("SKU-1", "decision")
-    assert decision["action"] == "change" and decision["submission"] == "enqueued"
+    (decision,) = world.history.of("SKU-1")  # one entry: what was seen and decided
+    assert world.history.kinds("SKU-1") == ["decision"]
+    assert decision["source"] == "n-1" and decision["action"] == "change"
+    assert decision["submission"] == "enqueued" and decision["reason"].startswith(RIVAL)
     assert decision["new_price"] == "24.48" and decision["version"] == 2
+    seen = decision["seen"]
+    assert seen["notification_type"] == "ANY_OFFER_CHANGED"
+    assert seen["buy_box_price"] == "24.49" and seen["our_price"] == "24.99"
+    assert seen["time_of_offer_change"] == "2026-11-20T14:00:00.000000Z"
 
 
 def test_a_hold_stores_what_was_seen_and_enqueues_nothing(world: World):
@@ -411,7 +414,8 @@ def test_orders_count_each_item_once_and_drop_cancellations(world: World):
     assert "0 unit(s)" in canceled.skus[0].reason
     assert state_of(world.stored()).sales == {}
     assert world.sender.sent == []
-    assert world.history.kinds("SKU-1").count("order") == 3
+    assert world.history.kinds("SKU-1") == ["order"] * 3
+    assert world.history.of("SKU-1")[0]["seen"]["amazon_order_id"] == "111-0000000-0000001"
 
 
 def test_an_order_for_unknown_or_unconfigured_skus(world: World):
@@ -454,6 +458,7 @@ def test_push_decides_push_skus_only_and_enqueues_with_the_hour(world: World):
     (update,) = world.sender.sent
     assert update.source == "push@2026-11-20T15:00Z" and not update.urgent
     assert world.history.kinds("PUSH-1") == ["decision"]
+    assert "seen" not in world.history.of("PUSH-1")[0]
     assert world.history.of("PUSH-PAUSED") == []  # no hourly noise for paused SKUs
 
 
@@ -560,7 +565,8 @@ def test_reconcile_reads_in_batches_of_20_and_decides_like_a_notification(world:
     assert len(outcomes) == 23 and all(o.status == "decided" for o in outcomes)
     assert len(world.sender.sent) == 23
     assert {u.source for u in world.sender.sent} == {f"reconcile@{NOW:%Y-%m-%dT%H:%M:%S}.000000Z"}
-    assert world.history.kinds("S-00") == ["reconcile", "decision"]
+    (entry,) = world.history.of("S-00")
+    assert entry["seen"]["notification_type"] == "reconcile" and entry["action"] == "change"
     # heard now: not due again
     assert world.service.due_for_reconcile(OUR, US, quiet_for=timedelta(hours=6)) == []
 
