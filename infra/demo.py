@@ -24,6 +24,7 @@ import contextlib
 import html
 import io
 import json
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -429,13 +430,29 @@ def print_summary(summary: dict[str, Any], out: TextIO) -> None:
     print("\n".join(lines), file=out)
 
 
+@contextlib.contextmanager
+def _logging_to(stream: TextIO) -> Any:
+    """Every Python log record of the run (handlers, SP-API client) goes to the log file."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+
 def run_demo(
     *, seed: int, sellers: int, skus: int, days: int, as_json: bool, out_dir: str
 ) -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "handlers.log"
-    with log_path.open("w", encoding="utf-8") as log:
+    with log_path.open("w", encoding="utf-8") as log, _logging_to(log):
         demo = Demo(seed, sellers, skus, days, log)
         progress = Progress(days * 24, sys.stderr, enabled=sys.stderr.isatty())
         if not as_json:

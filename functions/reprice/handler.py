@@ -23,7 +23,6 @@ decision, ``sku``; metrics are EMF (docs/REPRICER-RUNTIME.md lists them).
 
 from __future__ import annotations
 
-import gc
 import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -141,8 +140,6 @@ def use_runtime(service: RepricingService | None, persistence_store: Any = None)
     environment names (benchmarks, tests); ``None`` goes back to the environment."""
     global _installed
     _installed = None if service is None else _Runtime(service, persistence_store)
-    if _installed is not None:
-        gc.freeze()  # as runtime() does after building its own
 
 
 def runtime() -> _Runtime:
@@ -155,9 +152,6 @@ def runtime() -> _Runtime:
     settings = cached_settings(RepricerConfig)
     if _runtime is None or _runtime[0] is not settings:
         _runtime = (settings, _Runtime.from_settings(settings))
-        # What is alive now (modules, botocore's service models, pydantic's validators)
-        # lives as long as the container: keep it out of the cyclic GC's full passes.
-        gc.freeze()
     return _runtime[1]
 
 

@@ -29,8 +29,10 @@ For every SKU concerned:
    the truth. Updates go out after the writes; one SQS refuses is undone (the listing
    is written back as it was) and :class:`UpdatesNotEnqueued` is raised so the source is
    retried;
-5. **record** to PriceHistory: what was seen (kind ``notification`` or ``reconcile``) and
-   the decision (kind ``decision``: action, rule, reason, prices, submission).
+5. **record** to PriceHistory one entry per (source, SKU): kind ``decision`` (``order``
+   for ORDER_CHANGE) with ``source``, what the source showed (``seen``) and what was
+   decided (action, rule, reason, prices, urgent, submission, version). Push decisions
+   and skips of paused SKUs on a schedule are recorded without ``seen`` / not at all.
 
 Each call returns an :class:`Outcome` (JSON-safe with :meth:`Outcome.as_dict`) that the
 handlers turn into logs and metrics. Nothing here imports boto3 or reads the environment:

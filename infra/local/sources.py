@@ -191,7 +191,7 @@ class SqsPoller:
 
     def poll(self) -> PollResult:
         result = PollResult(self.name)
-        if not self.mapping.enabled:
+        if not self.mapping.enabled or not may_have_messages(self.stack, self.queue_url):
             return result
         messages = self._receive()
         result.received = len(messages)
@@ -233,6 +233,24 @@ class SqsPoller:
         result.failed = len(failed)
         result.succeeded = len(selected) - len(failed)
         return result
+
+
+def may_have_messages(stack: Stack, queue_url: str) -> bool:
+    """False only when the queue certainly has nothing to receive now.
+
+    In-process, moto's backend is asked directly (no API round trip: an empty
+    ``ReceiveMessage`` through botocore and moto costs milliseconds, and the pollers ask
+    every queue on every drain round). Against moto's server, or on any surprise, True.
+    """
+    if not stack.aws.in_process:
+        return True
+    try:
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends[stack.account_id][stack.region].queues[queue_url.rsplit("/", 1)[1]]
+        return any(m.visible and not m.delayed for m in queue._messages)
+    except Exception:  # moto internals moved: fall back to asking through the API
+        return True
 
 
 # ---------------------------------------------------------------------------------------
@@ -559,6 +577,8 @@ class ShadowRoutePoller:
 
     def poll(self) -> PollResult:
         result = PollResult(self.name)
+        if not may_have_messages(self.stack, self.route.queue_url):
+            return result
         messages = self.sqs.receive_message(
             QueueUrl=self.route.queue_url,
             MaxNumberOfMessages=10,

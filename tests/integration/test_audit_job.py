@@ -514,7 +514,7 @@ def _shuffled(text: str, rng: random.Random, keep: float, duplicate: float) -> s
     return "".join(lines[:fixed] + rows)
 
 
-@settings(max_examples=8, deadline=None,
+@settings(max_examples=5, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), keep=st.floats(0.5, 1.0),
        duplicate=st.floats(0.0, 0.5), days=st.integers(0, 3))

@@ -636,3 +636,26 @@ def test_outcomes_round_trip_and_become_metrics(world: World):
         ("StaleNotifications",): 1, ("Decisions", ("Action", "skip")): 1,
         ("Skips", ("Rule", "stale")): 1,
     }
+
+
+def test_the_stored_state_reads_back_as_the_state_decided(world: World):
+    """States are stored without their defaults and kept per SKU with their version: both
+    must give exactly what a fresh read gives."""
+    world.add(state=RepricingState(current_price=usd("24.99")))
+    service = world.service
+    service.handle_notification(losing())
+    stored = world.stored()
+    version, cached = service._states[(OUR, US, "SKU-1")]
+    assert version == stored.version and cached == state_of(stored)
+    assert "needs_reconcile" not in stored.state and "sales" not in stored.state
+
+
+def test_a_withheld_b2b_change_keeps_the_live_business_price(world: World):
+    world.accounts = FakeAccounts(account(dry_run=True))
+    world.add(b2b_discount="2%", state=RepricingState(current_price=usd("25.00"),
+                                                      business_price=usd("24.90")))
+    data = b2b([offer(OUR, "25.00")], {1: (RIVAL, "24.00")}, nid="b2b-1")
+    outcome = world.service.handle_notification(parse_notification(data))
+    assert outcome.skus[0].action == "change" and outcome.skus[0].submission == "dry_run"
+    assert state_of(world.stored()).business_price == usd("24.90")
+    assert world.history.of("SKU-1")[0]["b2b"]["business_price"]["amount"] != "24.90"
