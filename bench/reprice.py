@@ -1,19 +1,25 @@
 """Repricer benchmark: notifications per second through RepriceFunction's decision path.
 
-    python bench/reprice.py [--notifications 3000] [--skus 500] [--repeat 3] [--json]
+    python bench/reprice.py [--notifications 3000] [--skus 500] [--repeat 5] [--json]
+                            [--no-publishing]
 
 **Decisions.** The real ``functions.reprice.handler.lambda_handler`` is invoked with SQS
 events of 10 records: Powertools' BatchProcessor, JSON + pydantic parsing, idempotency
-(Powertools, on its real DynamoDB persistence layer), matching, the strategies, the
-guardrails, the conditional write of the state, PriceHistory entries and the FIFO
-message. Only the AWS calls are stubbed: the boto3 DynamoDB and SQS clients are
-in-memory fakes (:class:`MemoryDynamoDB`, :class:`MemorySqs`) under the real
-repositories, so item marshalling is measured too. Logs (INFO, as deployed) and EMF
-metrics are written, to /dev/null.
+(Powertools, its DynamoDB persistence layer on an in-memory boto3 client), matching, the
+strategies, the guardrails, the conditional write of the state, the PriceHistory entry and
+the FIFO message, INFO logs and EMF metrics (written to /dev/null). AWS is stubbed in
+memory two ways, both measured:
 
-The same notification bodies are then only parsed — ``json.loads(parse_float=Decimal)``
-+ ``parse_notification`` (the pydantic models) — in the same run, and the ratio of the two
-times is printed (target: the decision path takes ≤ 3× the parse-only time).
+- ``memory`` (the target's measurement): in-memory fakes of the repositories and of the
+  price-update sender (:class:`MemoryListings`, :class:`MemoryHistory`,
+  :class:`MemoryAccounts`, ``InMemoryPriceUpdateSender``);
+- ``boto3`` (for information): the real repositories and SQS sender over in-memory boto3
+  clients (:class:`MemoryDynamoDB`, :class:`MemorySqs`), so DynamoDB item marshalling and
+  record validation are measured too.
+
+The same notification bodies are only parsed — ``json.loads(parse_float=Decimal)`` +
+``parse_notification`` (the pydantic models) — interleaved in the same run, and the ratio of
+the times is printed (target: the handler takes ≤ 3× the parse-only time).
 
 The workload: one seller, ``--skus`` Buy Box SKUs (one ASIN each, FBA), and a stream of
 ANY_OFFER_CHANGED notifications with moving rival prices (each newer than the last for
@@ -22,6 +28,7 @@ type the Repricer does not handle.
 
 **Publishing** (price changes per hour against the fake SP-API) is the other half of the
 issue's benchmark: :func:`publishing_section` runs ``bench/publish.py`` when it exists.
+Numbers and analysis: docs/PERFORMANCE.md, "Repricer decisions".
 """
 
 from __future__ import annotations
@@ -474,10 +481,14 @@ def run_parse(bodies: list[str]) -> float:
 
 
 # -- publishing (the other half of the issue's benchmark) ----------------------------------------
-def publishing_section(argv: list[str] | None = None) -> dict[str, Any] | None:
-    """HOOK for ``bench/publish.py`` (the price publisher's benchmark): when that file
-    exists its ``main(argv)`` (or ``run(argv)``) is called and its result returned;
-    otherwise this prints ``publishing: see bench/publish.py`` and returns None."""
+def publishing_section(**options: Any) -> dict[str, Any] | None:
+    """HOOK — the publishing half of the issue's benchmark, filled by ``bench/publish.py``.
+
+    When that file exists, its ``publishing_section(**options)`` (``skus``, ``urgent``,
+    ``seed``) is run and its printable ``lines`` are printed; the result
+    (``{"results": [...], "lines": [...]}``) is returned. Otherwise this prints
+    ``publishing: see bench/publish.py`` and returns None.
+    """
     path = Path(__file__).with_name("publish.py")
     if not path.exists():
         print("publishing: see bench/publish.py")
@@ -485,12 +496,18 @@ def publishing_section(argv: list[str] | None = None) -> dict[str, Any] | None:
     spec = importlib.util.spec_from_file_location("bench_publish", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_publish", module)
     spec.loader.exec_module(module)
-    entry = getattr(module, "main", None) or getattr(module, "run", None)
-    if entry is None:
-        print("publishing: bench/publish.py has no main()/run()")
+    section = getattr(module, "publishing_section", None)
+    if section is None:
+        print("publishing: see bench/publish.py")
         return None
-    return entry(argv or [])
+    result = section(**options)
+    print("repricer publishing (bench/publish.py: fake SP-API with Amazon's quotas, "
+          "compressed clock)")
+    for line in result.get("lines", []):
+        print(f"  {line}")
+    return result
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -558,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  price updates enqueued {result['price_updates']}, failed records "
           f"{result['failed_records']}")
     if not args.no_publishing:
-        publishing_section([])
+        publishing_section()
     return 0
 
 

@@ -576,3 +576,48 @@ def test_the_job_record_is_optimistic_and_the_scheduler_guard_idempotent(world: 
     leased = world.jobs.acquire(message.new_job(), owner="m", until=world.clock.now())
     assert (leased.status, leased.attempts, leased.lease_owner) == (JobStatus.RUNNING, 1, "m")
     assert world.jobs.release(leased).lease_owner is None
+
+
+# -- the handler's mapping of outcomes to the SQS batch response ---------------------------------
+class _Context:
+    function_name = "AuditFunction"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:AuditFunction"
+    aws_request_id = "00000000-0000-0000-0000-000000000001"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def _sqs_event(*bodies: str) -> dict[str, Any]:
+    return {"Records": [{
+        "messageId": f"m-{i}", "receiptHandle": f"r-{i}", "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0",
+                       "SenderId": "x", "ApproximateFirstReceiveTimestamp": "0"},
+        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:AuditJobsQueue",
+        "awsRegion": "us-east-1"} for i, body in enumerate(bodies)]}
+
+
+def test_the_handler_fails_only_unfinished_and_invalid_jobs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from functions.audit import handler
+
+    class Runner:
+        def __init__(self, context: Any) -> None:
+            assert context.get_remaining_time_in_millis() == 900_000
+
+        def run(self, message: AuditJobMessage, *, owner: str) -> JobOutcome:
+            if message.seller_id == "A1UNFINISHED":
+                raise JobNotFinished("reports still processing")
+            return JobOutcome("done", message.seller_id, message.run_id,
+                              totals={"claims": 3, "created": 1, "alarms": ["DamageSpike"]})
+
+    monkeypatch.setattr(handler, "build_runner", Runner)
+    done = AuditJobMessage.for_day("A1DONE", [US], AS_OF).to_body()
+    unfinished = AuditJobMessage.for_day("A1UNFINISHED", [US], AS_OF).to_body()
+    response = handler.lambda_handler(
+        _sqs_event(done, unfinished, '{"seller_id": "A1"}', "not json"), _Context())
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == [
+        "m-1", "m-2", "m-3"]
