@@ -506,7 +506,7 @@ def publishing_section(**options: Any) -> dict[str, Any] | None:
     print("repricer publishing (bench/publish.py: fake SP-API with Amazon's quotas, "
           "compressed clock)")
     for line in result.get("lines", []):
-        print(f"  {line}")
+        print(line)
     return result
 
 
