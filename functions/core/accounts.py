@@ -293,6 +293,14 @@ class Account(BaseModel):
             object.__setattr__(self, "seller_ids", ids)
         return self
 
+    @property
+    def marketplace_ids(self) -> tuple[str, ...]:
+        """The marketplaces the account sells on: its profile's and the ones it connected
+        (in that order, each once); empty when neither is known."""
+        connected = self.repricer_connection.marketplace_ids if self.repricer_connection else ()
+        profiled = self.profile.marketplaces if self.profile else ()
+        return tuple(dict.fromkeys((*profiled, *connected)))
+
     def evolve(self, **changes: object) -> Account:
         """A copy with ``changes`` applied and validated again (``model_copy`` does not)."""
         return type(self).model_validate({**self.model_dump(), **changes})

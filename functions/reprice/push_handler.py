@@ -22,7 +22,6 @@ from typing import Any
 
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from functions.core.marketplaces import MARKETPLACES
 from functions.core.observability import Counts, observability
 from functions.reprice.service import count_outcome, shared_service
 
@@ -48,25 +47,24 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failed: list[str] = []
     decided = 0
     try:
-        for seller_id in service.repricer_sellers():
+        for seller_id, marketplace_id in service.repricer_targets():
             logger.append_keys(seller_id=seller_id)
-            for marketplace_id in MARKETPLACES:
-                try:
-                    outcome = service.push(seller_id, marketplace_id, deadline=deadline)
-                except Exception:
-                    logger.exception("push failed for %s on %s", seller_id, marketplace_id)
-                    counts.add("PushFailures")
-                    failed.append(f"{seller_id}/{marketplace_id}")
-                    continue
-                count_outcome(counts, outcome, unit=None)
-                decided += len(outcome.skus)
-                for sku in outcome.skus:
-                    log = logger.info if sku.noteworthy else logger.debug
-                    log("%s %s: %s", sku.action, sku.sku, sku.reason,
-                        extra={**sku.log_fields(), "marketplace_id": marketplace_id})
-                if outcome.reason:
-                    logger.warning(outcome.reason, extra={"marketplace_id": marketplace_id})
-                    counts.add("PushDeferred")
+            try:
+                outcome = service.push(seller_id, marketplace_id, deadline=deadline)
+            except Exception:
+                logger.exception("push failed for %s on %s", seller_id, marketplace_id)
+                counts.add("PushFailures")
+                failed.append(f"{seller_id}/{marketplace_id}")
+                continue
+            count_outcome(counts, outcome, unit=None)
+            decided += len(outcome.skus)
+            for sku in outcome.skus:
+                log = logger.info if sku.noteworthy else logger.debug
+                log("%s %s: %s", sku.action, sku.sku, sku.reason,
+                    extra={**sku.log_fields(), "marketplace_id": marketplace_id})
+            if outcome.reason:
+                logger.warning(outcome.reason, extra={"marketplace_id": marketplace_id})
+                counts.add("PushDeferred")
         logger.remove_keys(["seller_id"])
         counts.add("PushSkusDecided", decided)
     finally:

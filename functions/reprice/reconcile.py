@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from pydantic import Field
 
-from functions.core.marketplaces import MARKETPLACES
 from functions.core.observability import Counts, observability
 from functions.core.settings import BaseConfig, cached_settings
 from functions.reprice.service import OffersReader, count_outcome, shared_service
@@ -104,11 +103,7 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
                        extra={"seller_id": seller_id, "marketplace_id": marketplace_id,
                               "error": type(error).__name__})
 
-    targets = (
-        (seller_id, marketplace_id)
-        for seller_id in service.repricer_sellers()
-        for marketplace_id in MARKETPLACES
-    )
+    targets = service.repricer_targets()
     try:
         outcomes = service.reconcile(
             targets, reader_for,

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from functions.core.clock import monotonic as clock_monotonic
 from functions.core.clock import utc_now
+from functions.core.marketplaces import MARKETPLACES
 from functions.core.repositories.dynamo import iso_utc
 from functions.core.repositories.errors import ConcurrentModification
 from functions.core.repositories.listings import Listing
@@ -721,19 +722,23 @@ class RepricingService:
         return outcomes
 
     # -- sellers ------------------------------------------------------------------------
-    def repricer_sellers(self) -> Iterator[str]:
-        """Seller ids of the accounts that bought the Repricer (each once)."""
-        seen: set[str] = set()
+    def repricer_targets(self) -> Iterator[tuple[str, str]]:
+        """(seller id, marketplace id) of every account that bought the Repricer, each once:
+        the account's own marketplaces (profile and connection), or every marketplace when
+        it names none (one empty Query each)."""
+        seen: set[tuple[str, str]] = set()
         token: str | None = None
         while True:
             page = self.accounts.list_accounts(limit=100, next_token=token)
             for account in page.items:
                 if "repricer" not in {str(p) for p in account.products}:
                     continue
+                marketplaces = account.marketplace_ids or tuple(MARKETPLACES)
                 for seller_id in account.seller_ids or (account.seller_id,):
-                    if seller_id not in seen:
-                        seen.add(seller_id)
-                        yield seller_id
+                    for marketplace_id in marketplaces:
+                        if (seller_id, marketplace_id) not in seen:
+                            seen.add((seller_id, marketplace_id))
+                            yield seller_id, marketplace_id
             token = page.next_token
             if not token:
                 return

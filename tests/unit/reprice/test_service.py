@@ -98,10 +98,12 @@ class FakeHistory:
 
 
 def account(seller: str = OUR, *, paused: bool = False, dry_run: bool = False,
-            products: tuple[str, ...] = ("repricer",)) -> SimpleNamespace:
+            products: tuple[str, ...] = ("repricer",),
+            marketplaces: tuple[str, ...] = ()) -> SimpleNamespace:
     """An account as the service reads it (the switches are read with getattr)."""
     return SimpleNamespace(seller_id=seller, seller_ids=(seller,), products=products,
-                           repricer_paused=paused, repricer_dry_run=dry_run)
+                           repricer_paused=paused, repricer_dry_run=dry_run,
+                           marketplace_ids=marketplaces)
 
 
 class FakeAccounts:
@@ -495,10 +497,18 @@ def test_push_stops_at_the_deadline(world: World):
     assert "1 Push SKU(s) left" in outcome.reason
 
 
-def test_repricer_sellers_come_from_accounts_with_the_product(world: World):
-    world.accounts = FakeAccounts(account("A1"), account("A2", products=("lost_found",)),
+def test_repricer_targets_are_the_marketplaces_of_accounts_with_the_product(world: World):
+    from functions.core.marketplaces import MARKETPLACES
+
+    de = "A1PA6795UKMFR9"
+    world.accounts = FakeAccounts(account("A1", marketplaces=(US, de)),
+                                  account("A2", products=("lost_found",), marketplaces=(US,)),
                                   account("A3"))
-    assert list(world.service.repricer_sellers()) == ["A1", "A3"]
+    targets = list(world.service.repricer_targets())
+    assert targets[:2] == [("A1", US), ("A1", de)]
+    # an account that names no marketplace is looked for everywhere
+    assert {m for s, m in targets if s == "A3"} == set(MARKETPLACES)
+    assert not any(s == "A2" for s, _ in targets)
 
 
 # -- reconciliation -----------------------------------------------------------------------------
