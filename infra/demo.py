@@ -204,6 +204,7 @@ def run_baseline(seed: int, sellers: list[str], skus: int, hours: int) -> Tally:
     market = Market(seed, sellers, skus, CURRENCY)
     tally = Tally()
     for _ in range(hours):
+        changed = market.move_bots()
         for product in market.products:
             others = [
                 o.landed for o in product.offers()
@@ -211,7 +212,7 @@ def run_baseline(seed: int, sellers: list[str], skus: int, hours: int) -> Tally:
             ]
             target = min(others) - CENT if others else product.max_price
             product.ours.price = min(product.max_price, max(product.min_price, target))
-        tally.add_hour(market, market.step())
+        tally.add_hour(market, market.sell(changed))
     return tally
 
 
@@ -247,15 +248,16 @@ class Demo:
                 queue_url = local.stack.queue_url("PriceNotificationsQueue")
                 sqs = local.stack.aws("sqs")
                 for hour in range(hours):
-                    self.sync_prices(amazon)
-                    step = self.market.step()
-                    self.result.ours.add_hour(self.market, step)
-                    changed = set(step.changed) | self.our_changes
+                    # Top of the hour: bots move; every changed offer (theirs, or ours
+                    # from the last hour) reaches us as ANY_OFFER_CHANGED; the stack
+                    # reacts within the hour; shoppers buy at the prices that then stand.
+                    changed = self.market.move_bots() | self.our_changes
                     self.send_notifications(sqs, queue_url, changed, local.clock.now())
                     local.advance(timedelta(hours=1))
+                    self.sync_prices(amazon)
+                    self.result.ours.add_hour(self.market, self.market.sell(changed))
                     self.record_series(hour)
                     progress.update(hour + 1, f"{len(changed)} offers changed")
-                self.sync_prices(amazon)
             self.result.api_calls = amazon.api.api_calls()
             self.result.throttled = amazon.api.throttled()
         progress.done()

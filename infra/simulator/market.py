@@ -198,13 +198,10 @@ class Market:
                 return product
         raise KeyError((seller_id, sku))
 
-    def step(self) -> HourResult:
-        """One simulated hour: bots move, then shoppers buy at the resulting prices."""
+    def move_bots(self) -> set[str]:
+        """The top of a new hour: every bot moves; the ASINs whose offers changed."""
         self.hour += 1
         changed: set[str] = set()
-        units: dict[str, Decimal] = {}
-        revenue = margin = Decimal(0)
-        bb_hours = 0
         for product in self.products:
             for bot in product.bots:
                 others = [
@@ -213,13 +210,26 @@ class Market:
                 ]
                 if bot.act(self.hour, min(others) if others else None, self.rng):
                     changed.add(product.asin)
+        return changed
+
+    def sell(self, changed: set[str] | None = None) -> HourResult:
+        """The rest of the hour: shoppers buy at the prices that now stand (a repricer
+        reacts within minutes, bots at the top of the hour)."""
+        units: dict[str, Decimal] = {}
+        revenue = margin = Decimal(0)
+        bb_hours = 0
+        for product in self.products:
             sold = self._our_units(product)
             units[product.sku] = sold
             revenue += sold * product.ours.price
             margin += sold * (product.ours.price - product.cost)
             if product.buy_box_winner() is product.ours:
                 bb_hours += 1
-        return HourResult(changed, units, revenue, margin, bb_hours, len(self.products))
+        return HourResult(changed or set(), units, revenue, margin, bb_hours, len(self.products))
+
+    def step(self) -> HourResult:
+        """One simulated hour with nobody reacting in between: bots move, shoppers buy."""
+        return self.sell(self.move_bots())
 
     def _our_units(self, product: Product) -> Decimal:
         """Expected units of our offer this hour (a fractional expectation, no noise)."""
