@@ -123,6 +123,15 @@ class Money:
             amount = repr(amount)
         return cls(parse_amount(amount), currency)
 
+    @classmethod
+    def _trusted(cls, amount: Decimal, currency: str) -> Money:
+        """A Money from an already validated Decimal and currency (arithmetic results):
+        skips re-validation, which dominated the strategy engine's profile."""
+        money = object.__new__(cls)
+        object.__setattr__(money, "amount", amount)
+        object.__setattr__(money, "currency", currency)
+        return money
+
     # -- arithmetic ---------------------------------------------------------------------
     def _check(self, other: Money) -> None:
         if not isinstance(other, Money):
@@ -132,21 +141,23 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._check(other)
-        return Money(self.amount + other.amount, self.currency)
+        return Money._trusted(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._check(other)
-        return Money(self.amount - other.amount, self.currency)
+        return Money._trusted(self.amount - other.amount, self.currency)
 
     def __mul__(self, factor: Decimal | int) -> Money:
         if isinstance(factor, (float, bool)) or not isinstance(factor, (Decimal, int)):
             raise TypeError("Money can only be multiplied by a Decimal or an int")
-        return Money(self.amount * factor, self.currency)
+        if isinstance(factor, Decimal) and not factor.is_finite():
+            raise ValueError(f"cannot multiply money by {factor}")
+        return Money._trusted(self.amount * factor, self.currency)
 
     __rmul__ = __mul__
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money._trusted(-self.amount, self.currency)
 
     def __lt__(self, other: Money) -> bool:
         self._check(other)
@@ -179,7 +190,7 @@ class Money:
 
     def quantize(self, rounding: str = ROUND_HALF_EVEN) -> Money:
         """Round to the currency's minor unit (banker's rounding unless told otherwise)."""
-        return Money(self.amount.quantize(self.tick, rounding=rounding), self.currency)
+        return Money._trusted(self.amount.quantize(self.tick, rounding=rounding), self.currency)
 
     def round_down(self) -> Money:
         """Round toward zero to the minor unit: a price never rounds up past a bound."""

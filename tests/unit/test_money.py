@@ -79,3 +79,12 @@ def test_addition_is_exact_and_reversible(x, y):
     a, b = Money(x, "EUR"), Money(y, "EUR")
     assert (a + b) - b == a
     assert (a + b).amount == x + y
+
+
+def test_arithmetic_results_are_real_money():
+    a = Money.of("10.00", "EUR")
+    for result in (a + a, a - a, a * 3, -a, a.quantize(), a.round_down()):
+        assert isinstance(result, Money) and result.currency == "EUR"
+        assert isinstance(result.amount, Decimal) and result.amount.is_finite()
+    with pytest.raises(ValueError):
+        _ = a * Decimal("NaN")
