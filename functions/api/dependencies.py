@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from functions.core.repositories.accounts import AccountRepository
     from functions.core.repositories.listings import ListingRepository
     from functions.core.repositories.price_history import PriceHistoryRepository
+    from functions.core.repositories.unit_costs import UnitCostRepository
 
 API_EVENT_SOURCE = "sellerops.api"
 
@@ -21,6 +22,7 @@ _accounts: AccountRepository | None = None
 _listings: ListingRepository | None = None
 _history: PriceHistoryRepository | None = None
 _events: DomainEvents | None = None
+_unit_costs: UnitCostRepository | None = None
 
 
 def accounts_repository() -> AccountRepository:
@@ -53,6 +55,16 @@ def price_history_repository() -> PriceHistoryRepository:
     return _history
 
 
+def unit_costs_repository() -> UnitCostRepository:
+    """The unit costs repository (``UNIT_COSTS_TABLE``), created once per process."""
+    global _unit_costs
+    if _unit_costs is None:
+        from functions.core.repositories.unit_costs import UnitCostRepository
+
+        _unit_costs = UnitCostRepository.from_settings()
+    return _unit_costs
+
+
 def domain_events() -> DomainEvents:
     """Publisher of the API's events (source ``sellerops.api``) on ``EVENT_BUS_NAME``."""
     global _events
@@ -69,10 +81,12 @@ def use(
     listings: ListingRepository | None = None,
     history: PriceHistoryRepository | None = None,
     events: DomainEvents | None = None,
+    unit_costs: UnitCostRepository | None = None,
 ) -> None:
     """Set (or with ``None``, forget) the process-wide repositories, e.g. for the local stack."""
-    global _accounts, _listings, _history, _events
+    global _accounts, _listings, _history, _events, _unit_costs
     _accounts = accounts
     _listings = listings
     _history = history
     _events = events
+    _unit_costs = unit_costs

@@ -13,7 +13,8 @@ Conflict (version mismatch, exists)     409
 UnsupportedMediaType                    415
 RequestValidationError (Powertools),    422    ``errors: [{"field", "location", ...}]``
 InvalidInput (e.g. a strategy's rules)
-ListingsCsvError (bulk import)          422    ``errors: [{"line", "column", ...}]``
+ListingsCsvError (bulk import),        422    ``errors: [{"line", "column", ...}]``
+CostsCsvError (cost sheet upload)
 InvalidPageToken                        400    ``errors: [{"field": "next_token", ...}]``
 anything else                           500    ``{"message": "internal error"}``, logged
 =====================================  =====  ==========================================
@@ -38,10 +39,11 @@ from functions.api.errors import (
     UnsupportedMediaType,
 )
 from functions.api.identity import caller_from_claims, claims_of
+from functions.api.logic.costs import CostsCsvError
 from functions.api.models import ErrorResponse, FieldError
 from functions.api.observability import logger, metrics, tracer
 from functions.api.repricer_models import CsvErrorResponse, CsvProblem
-from functions.api.routes import accounts, health, listings, sellers
+from functions.api.routes import accounts, costs, health, listings, sellers
 from functions.core.repositories.errors import Conflict, InvalidPageToken, NotFound
 from functions.reprice.logic.listing_config import ListingsCsvError
 
@@ -50,6 +52,7 @@ app.include_router(health.router)
 app.include_router(accounts.router)
 app.include_router(sellers.router)
 app.include_router(listings.router)
+app.include_router(costs.router)
 
 
 # -- errors → HTTP, the one place -------------------------------------------------------------
@@ -106,6 +109,24 @@ def _invalid_csv(error: ListingsCsvError) -> Response:
     ]
     body = CsvErrorResponse(
         message=f"invalid listings CSV ({len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        "): nothing was imported",
+        errors=problems,
+    )
+    return Response(
+        status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump(mode="json"),
+    )
+
+
+@app.exception_handler(CostsCsvError)
+def _invalid_costs(error: CostsCsvError) -> Response:
+    problems = [
+        CsvProblem(line=line, column=column, field=column or "body", message=message)
+        for line, column, message in error.problems
+    ]
+    body = CsvErrorResponse(
+        message=f"invalid cost sheet ({len(problems)} problem{'s' if len(problems) != 1 else ''}"
         "): nothing was imported",
         errors=problems,
     )

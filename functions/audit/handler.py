@@ -29,11 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from pydantic import ValidationError
 
 from functions.audit.job import (
@@ -43,7 +39,7 @@ from functions.audit.job import (
     JobOutcome,
     JobSettings,
 )
-from functions.core.observability import Counts, observability
+from functions.core.observability import Counts, observability, process_sqs_batch
 from functions.core.settings import BaseConfig, cached_settings
 
 if TYPE_CHECKING:
@@ -80,6 +76,7 @@ def build_runner(context: Any) -> AuditJobRunner:
     from functions.core.events import DomainEvents
     from functions.core.repositories.audit_jobs import AuditJobRepository
     from functions.core.repositories.claims import ClaimRepository
+    from functions.core.repositories.unit_costs import UnitCostRepository
     from functions.core.spapi import SpApiClient
 
     config = cached_settings(AuditConfig)
@@ -96,6 +93,7 @@ def build_runner(context: Any) -> AuditJobRunner:
             deadline_alarm_days=config.deadline_alarm_days,
         ),
         time_left=(lambda: remaining() / 1000) if callable(remaining) else (lambda: 900.0),
+        costs=UnitCostRepository.from_settings(),
     )
 
 
@@ -143,17 +141,10 @@ def _report(outcome: JobOutcome) -> None:
 
 
 def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    try:
-        response = process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-        failed = len(response.get("batchItemFailures", []))
-        if failed:
-            counts.add("FailedRecords", failed)
-        return response
-    finally:
-        logger.remove_keys(_RECORD_KEYS)
-        counts.flush(metrics)
+    return process_sqs_batch(
+        event, context, processor=processor, record_handler=record_handler, counts=counts,
+        logger=logger, metrics=metrics, record_keys=_RECORD_KEYS,
+    )
 
 
 _handler = logger.inject_lambda_context(clear_state=True)(_handle)

@@ -49,7 +49,7 @@ import json
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -59,6 +59,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.audit import inbound
 from functions.audit.alarms import (
     DAMAGED,
     LOST,
@@ -71,6 +72,7 @@ from functions.audit.alarms import (
 from functions.audit.claims_store import ClaimsStore
 from functions.audit.logic.audit import run_audit
 from functions.audit.logic.claims import Claim
+from functions.audit.logic.costs import CostBook, UnitCost
 from functions.audit.logic.data import DAMAGE_REASONS, LOSS_REASONS
 from functions.audit.logic.reports import (
     REPORT_TYPES,
@@ -85,6 +87,7 @@ from functions.core.accounts import MarketplaceId, SellerId
 from functions.core.clock import sleep as clock_sleep
 from functions.core.clock import utc_now
 from functions.core.marketplaces import marketplace
+from functions.core.money import Money
 from functions.core.repositories.audit_jobs import (
     RUN_ID_PATTERN,
     AuditJob,
@@ -114,6 +117,16 @@ REQUESTED_KINDS: tuple[ReportKind, ...] = (
     ReportKind.FEE_ESTIMATES,
 )
 UNDATED_KINDS = frozenset({ReportKind.FEE_ESTIMATES})  # a snapshot of today's fees
+# Inbound shipments come from the Fulfillment Inbound API, not a report: one JobReport
+# per region records the listing's progress (``polls`` = time slices listed), the closed
+# shipments found so far are kept in the totals under INBOUND_PROGRESS until the run is done.
+INBOUND = str(ReportKind.INBOUND_SHIPMENTS)
+INBOUND_OPERATION = "getShipments"
+INBOUND_PROGRESS = "inbound_listed"
+# The listing runs while Amazon prepares the reports: it may use the reserve kept for
+# auditing (the wait stops short of it anyway), all but the time to save its progress.
+INBOUND_MIN_SECONDS = 30.0
+INBOUND_SAVE_EVERY = 10  # slices between progress saves (and whenever shipments are found)
 SETTLEMENT = ReportKind.SETTLEMENT
 MAX_STORED_ERRORS = 50
 MAX_LISTED_IDS = 100
@@ -164,12 +177,21 @@ class JobSettings:
     deadline_alarm_days: int = 7
     spike_rule: SpikeRule = field(default_factory=SpikeRule)
     kinds: tuple[ReportKind, ...] = REQUESTED_KINDS
+    inbound_shipments: bool = True  # list closed shipments with the Fulfillment Inbound API
+    inbound_daily_days: int = 62  # one-day slices this far back (closed_date to the day)
 
 
 class EventSink(Protocol):
     """Where alarms go: :class:`functions.core.events.DomainEvents` in Lambda."""
 
     def put(self, detail_type: str, detail: Any) -> str: ...
+
+
+class CostSource(Protocol):
+    """The seller's unit costs, ``{sku: {currency: Money}}``:
+    :class:`functions.core.repositories.unit_costs.UnitCostRepository` in Lambda."""
+
+    def cost_book(self, seller_id: str) -> Mapping[str, Mapping[str, Money]]: ...
 
 
 class JobNotFinished(Exception):
@@ -229,8 +251,10 @@ class AuditJobRunner:
         sleep: Callable[[float], None] = clock_sleep,
         now: Callable[[], datetime] = utc_now,
         workdir: str | None = None,
+        costs: CostSource | None = None,
     ) -> None:
         self.spapi = spapi
+        self.costs = costs
         self.jobs = jobs
         self.claims = claims
         self.events = events
@@ -264,6 +288,7 @@ class AuditJobRunner:
         try:
             state.plan()
             state.request()
+            state.inbound()
             state.wait()
             state.finish()
         except (LwaAuthError, SpApiCredentialsError) as error:
@@ -368,7 +393,7 @@ class _Run:
     # -- 3. request ---------------------------------------------------------------------
     def request(self) -> None:
         for report in self.job.reports:
-            if report.requested or report.finished:
+            if report.requested or report.finished or report.kind == INBOUND:
                 continue
             api = self.seller(report.region, report.marketplace_ids)
             try:
@@ -388,6 +413,78 @@ class _Run:
                 "requested_at": self.runner.now()})).evolve(phase="waiting"))
             logger.info("requested %s for %s: report %s", report.report_type,
                         self.job.seller_id, created["reportId"])
+
+    # -- 3b. inbound shipments (Fulfillment Inbound API) ---------------------------------
+    def inbound(self) -> None:
+        """List the closed shipments last updated in the data range, slice by slice
+        (:func:`functions.audit.inbound.slices`), per region. Progress is kept in the run
+        record, so a retry goes on with the next slice; a refusal (e.g. the seller's
+        authorisation lacks the Fulfillment Inbound role) is an error of the run, which
+        goes on without inbound shipments."""
+        if not self.settings.inbound_shipments:
+            return
+        start, end = data_range(self.job.as_of, self.settings.lookback_days)
+        cuts = inbound.slices(start, end, daily_days=self.settings.inbound_daily_days)
+        for region, markets in regions_of(self.job.marketplace_ids).items():
+            key = f"{region}:{INBOUND}"
+            report = self.job.report(key)
+            if report is not None and report.finished:
+                continue
+            if report is None:
+                report = JobReport(
+                    key=key, kind=INBOUND, report_type=INBOUND_OPERATION, region=region,
+                    marketplace_ids=markets, data_start=start, data_end=end,
+                    status=ReportStatus.IN_PROGRESS, requested_at=self.runner.now())
+                self.save(self.job.with_report(report))
+            api = self.seller(region, markets)
+            found = dict(self._inbound_found(region))
+            unsaved = 0
+            for index in range(report.polls, len(cuts)):
+                if self.runner.time_left() < INBOUND_MIN_SECONDS:
+                    self.save(self.job)
+                    raise _OutOfTime(f"listing inbound shipments of {region}")
+                cut = cuts[index]
+                before = len(found)
+                try:
+                    for shipment in api.iter_shipments(
+                            query_type="DATE_RANGE", shipment_statuses=[inbound.CLOSED],
+                            last_updated_after=cut.start, last_updated_before=cut.end):
+                        shipment_id = str(shipment.get("ShipmentId") or "")
+                        if (shipment_id and shipment.get("ShipmentStatus") == inbound.CLOSED
+                                and shipment_id not in found):
+                            found[shipment_id] = inbound.iso(inbound.closed_at(shipment, cut))
+                except SpApiClientError as error:
+                    report = report.model_copy(update={
+                        "status": ReportStatus.FATAL, "finished_at": self.runner.now(),
+                        "error": f"getShipments refused: {error}"[:1000]})
+                    self.save(self._with_inbound(report, region, found))
+                    logger.warning("inbound shipments of %s (%s) refused: %s",
+                                   self.job.seller_id, region, error)
+                    break
+                report = report.model_copy(update={"polls": index + 1})
+                # In memory at once (a failure saves it, see stop()); stored now and then.
+                self.job = self._with_inbound(report, region, found)
+                unsaved += 1
+                if len(found) > before or unsaved >= INBOUND_SAVE_EVERY:
+                    self.save(self.job)
+                    unsaved = 0
+            else:
+                report = report.model_copy(update={
+                    "status": ReportStatus.DONE, "finished_at": self.runner.now()})
+                self.save(self._with_inbound(report, region, found))
+                logger.info("inbound shipments of %s (%s): %d closed", self.job.seller_id,
+                            region, len(found))
+
+    def _inbound_found(self, region: str) -> dict[str, str]:
+        """Closed shipments listed so far in ``region``: shipment id → closed_date."""
+        progress = self.job.totals.get(INBOUND_PROGRESS) or {}
+        return dict(progress.get(region) or {})
+
+    def _with_inbound(self, report: JobReport, region: str, found: dict[str, str]) -> AuditJob:
+        progress = dict(self.job.totals.get(INBOUND_PROGRESS) or {})
+        progress[region] = dict(sorted(found.items()))
+        return self.job.with_report(report).evolve(
+            totals={**self.job.totals, INBOUND_PROGRESS: progress})
 
     # -- 4. wait ------------------------------------------------------------------------
     def wait(self) -> None:
@@ -459,9 +556,10 @@ class _Run:
         self._store(audit)
         self._settle(audit)
         self._alarms(audit)
+        totals = {k: v for k, v in self.job.totals.items() if k != INBOUND_PROGRESS}
         self.save(self.job.evolve(status=JobStatus.DONE, phase="done", error=None,
                                   finished_at=self.runner.now(), lease_owner=None,
-                                  lease_until=None))
+                                  lease_until=None, totals=totals))
         logger.info("audit job %s/%s done", self.job.seller_id, self.job.run_id,
                     extra={"totals": self.job.totals})
 
@@ -487,9 +585,15 @@ class _Run:
                     output.ledgers.append(path)
                 elif report.kind == ReportKind.REIMBURSEMENTS:
                     output.reimbursement_files.append(path)
+        for report in self.job.reports:
+            if report.kind == INBOUND and report.status is ReportStatus.DONE:
+                path = self._inbound_file(report, workdir, output)
+                by_region.setdefault(report.region, []).append((path.name, path))
+        costs = self._cost_book()
+        output.unit_costs = len(costs)
         markets = regions_of(self.job.marketplace_ids)
         for region, inputs in sorted(by_region.items()):
-            result = run_audit(inputs, as_of=self.job.as_of)
+            result = run_audit(inputs, as_of=self.job.as_of, costs=costs)
             output.claims.extend(result.claims)
             output.errors.extend(result.errors)
             only = markets.get(region, ())
@@ -502,6 +606,36 @@ class _Run:
         output.losses = list(self._losses(output.ledgers))
         output.reimbursements = self._reimbursements(output.reimbursement_files)
         return output
+
+    def _cost_book(self) -> CostBook:
+        """The seller's unit costs (the UnitCosts table); empty without a source."""
+        if self.runner.costs is None:
+            return CostBook()
+        stored = self.runner.costs.cost_book(self.job.seller_id)
+        return CostBook(UnitCost("unit-costs", 0, sku, money)
+                        for sku, by_currency in stored.items()
+                        for money in by_currency.values())
+
+    def _inbound_file(self, report: JobReport, workdir: Path, output: _AuditOutput) -> Path:
+        """The inbound-shipments CSV of a region: the items of every closed shipment
+        listed (``getShipmentItemsByShipmentId``, one call per shipment)."""
+        api = self.seller(report.region, report.marketplace_ids)
+        path = workdir / f"{report.region}-{INBOUND}-api.csv"
+        rows: list[list[str]] = []
+        found = self._inbound_found(report.region)
+        for shipment_id, closed in sorted(found.items()):
+            try:
+                items = api.get_shipment_items(shipment_id)
+            except SpApiClientError as error:
+                output.errors.append(ReportError(
+                    report.key, 0, f"getShipmentItemsByShipmentId {shipment_id}: {error}"))
+                continue
+            rows += inbound.item_rows(
+                shipment_id, closed, (items.get("payload") or {}).get("ItemData") or [])
+        with path.open("w", encoding="utf-8", newline="") as out:
+            inbound.write_csv(out, rows)
+        output.inbound_shipments += len(found)
+        return path
 
     def _download(self, report: JobReport, workdir: Path) -> Path:
         """The document as delivered (still gzipped if it was: the parser recognises gzip
@@ -571,7 +705,11 @@ class _Run:
             "status_kept": len(kept),
             "errors": len(audit.errors),
             "reports": _count(str(r.status) for r in self.job.reports),
+            "inbound_shipments": audit.inbound_shipments,
+            "unit_costs": audit.unit_costs,
         }
+        if INBOUND_PROGRESS in self.job.totals:  # a retry of the audit reads it again
+            totals[INBOUND_PROGRESS] = self.job.totals[INBOUND_PROGRESS]
         self.save(self.job.evolve(
             claims_stored=True, phase="settling", totals=totals,
             errors=tuple(e.to_dict() for e in audit.errors[:MAX_STORED_ERRORS])))
@@ -623,6 +761,8 @@ class _AuditOutput:
     reimbursement_files: list[Path] = field(default_factory=list)
     losses: list[LossEvent] = field(default_factory=list)
     reimbursements: list[Reimbursement] = field(default_factory=list)
+    inbound_shipments: int = 0  # closed shipments whose items were read
+    unit_costs: int = 0  # SKUs with a stored unit cost
 
 
 def _count(values: Iterable[str]) -> dict[str, int]:

@@ -47,7 +47,14 @@ def minor_units(currency: str) -> int:
 
 def tick(currency: str) -> Decimal:
     """Smallest price step in ``currency`` (0.01 EUR, 1 JPY)."""
-    return Decimal(1).scaleb(-minor_units(currency))
+    # Looked up on every rounding and every ``to_str``: keep one Decimal per currency.
+    step = _TICKS.get(currency)
+    if step is None:
+        step = _TICKS[currency] = Decimal(1).scaleb(-minor_units(currency))
+    return step
+
+
+_TICKS: dict[str, Decimal] = {}
 
 
 def parse_amount(value: Any, *, field: str = "amount") -> Decimal:
@@ -190,7 +197,8 @@ class Money:
 
     def quantize(self, rounding: str = ROUND_HALF_EVEN) -> Money:
         """Round to the currency's minor unit (banker's rounding unless told otherwise)."""
-        return Money._trusted(self.amount.quantize(self.tick, rounding=rounding), self.currency)
+        return Money._trusted(self.amount.quantize(tick(self.currency), rounding=rounding),
+                              self.currency)
 
     def round_down(self) -> Money:
         """Round toward zero to the minor unit: a price never rounds up past a bound."""
@@ -201,10 +209,12 @@ class Money:
 
     def to_str(self) -> str:
         """The amount as a plain decimal string at the currency's precision ("12.30")."""
-        return format(self.amount.quantize(self.tick, rounding=ROUND_HALF_EVEN), "f")
+        return format(self.amount.quantize(tick(self.currency), rounding=ROUND_HALF_EVEN), "f")
 
     def to_dict(self) -> dict[str, str]:
-        return {"amount": self.to_str(), "currency": self.currency}
+        # ``to_str`` inlined: this is the serialiser of every Money field of a stored state.
+        amount = format(self.amount.quantize(tick(self.currency), rounding=ROUND_HALF_EVEN), "f")
+        return {"amount": amount, "currency": self.currency}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Money:
@@ -235,7 +245,7 @@ class Money:
         return core_schema.no_info_plain_validator_function(
             validate,
             serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda m: m.to_dict(), when_used="always"
+                cls.to_dict, when_used="always"
             ),
             json_schema_input_schema=core_schema.typed_dict_schema(
                 {

@@ -11,13 +11,17 @@ template.yaml); ``default_service`` applies when it is unset.
 plain counters into the function's metric set, counters with one dimension (e.g.
 notifications by type) as one EMF document each, so a dimension never leaks onto the
 other metrics.
+
+:func:`process_sqs_batch` runs an SQS batch through Powertools' ``BatchProcessor`` for
+the queue-driven handlers (partial batch response, ``FailedRecords``, cleanup).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics
@@ -26,6 +30,7 @@ from functions.core.settings import BaseConfig, load_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.tracing import Tracer
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
 
 
 class ObservabilityConfig(BaseConfig):
@@ -60,6 +65,11 @@ def observability(default_service: str) -> Observability:
         tracer=_tracer(config, service),
         service=service,
     )
+
+
+def metric_name(name: str) -> str:
+    """A snake_case counter name as a CamelCase metric name (``feeds_closed`` → ``FeedsClosed``)."""
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 class Counts:
@@ -103,3 +113,35 @@ class Counts:
                 metric.add_dimension(name=key, value=label)
         self.plain.clear()
         self.dimensioned.clear()
+
+
+def process_sqs_batch(
+    event: dict[str, Any],
+    context: Any,
+    *,
+    processor: BatchProcessor,
+    record_handler: Callable[..., Any],
+    counts: Counts,
+    logger: Logger,
+    metrics: Metrics,
+    record_keys: list[str],
+) -> dict[str, Any]:
+    """An SQS event through ``processor`` and ``record_handler``: the partial batch
+    response (``batchItemFailures``), whose failed records are counted as ``FailedRecords``.
+
+    Whatever happens, the per-record log keys ``record_keys`` are removed and ``counts``
+    flushed through ``metrics``.
+    """
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    try:
+        response = process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+        failed = len(response.get("batchItemFailures", []))
+        if failed:
+            counts.add("FailedRecords", failed)
+        return response
+    finally:
+        logger.remove_keys(record_keys)
+        counts.flush(metrics)

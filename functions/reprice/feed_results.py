@@ -15,7 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from functions.core.observability import Counts, observability
+from functions.core.observability import Counts, metric_name, observability
 from functions.core.settings import load_settings
 from functions.reprice.publishing import (
     FeedTracker,
@@ -32,24 +32,32 @@ copy_config_to_registered_loggers(
 
 _tracker: FeedTracker | None = None
 _client: Any = None
+_built: tuple[Any, FeedTracker] | None = None
 
 
 def use(*, tracker: FeedTracker | None = None, client: Any = None) -> None:
     """Set (or with no arguments forget) the process-wide tracker / SP-API client."""
-    global _tracker, _client
-    _tracker, _client = tracker, client
+    global _tracker, _client, _built
+    _tracker, _client, _built = tracker, client, None
 
 
 def tracker() -> FeedTracker:
-    global _tracker
-    if _tracker is None:
+    """Built from the environment on first use and again whenever the settings cache was
+    cleared (see :func:`functions.reprice.publisher.publisher`)."""
+    global _built
+    if _tracker is not None:
+        return _tracker
+    from functions.core.settings import SpApiConfig, cached_settings
+
+    settings = cached_settings(SpApiConfig)
+    if _built is None or _built[0] is not settings:
         client = _client
         if client is None:
             from functions.core.spapi import SpApiClient
 
-            client = SpApiClient.from_settings()
-        _tracker = build_tracker(client=client)
-    return _tracker
+            client = SpApiClient.from_settings(settings)
+        _built = (settings, build_tracker(client=client))
+    return _built[1]
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -59,7 +67,7 @@ def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, int]:
     counts = service.run()
     metrics_counts = Counts()
     for name, value in counts.items():
-        metrics_counts.add("".join(p.capitalize() for p in name.split("_")), value)
+        metrics_counts.add(metric_name(name), value)
     metrics_counts.flush(metrics)
     logger.info("feed results", extra={"counts": dict(counts)})
     return dict(counts)

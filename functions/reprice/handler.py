@@ -24,17 +24,14 @@ decision, ``sku``; metrics are EMF (docs/REPRICER-RUNTIME.md lists them).
 from __future__ import annotations
 
 import json
+import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
-from functions.core.observability import Counts, observability
+from functions.core.observability import Counts, observability, process_sqs_batch
 from functions.reprice.logic import Notification, NotificationError, parse_notification
 from functions.reprice.service import (
     Outcome,
@@ -83,8 +80,11 @@ class _Runtime:
         )
 
         self.service = service
+        # The key is the NotificationId itself, no JMESPath: Powertools hashes the value
+        # it is given exactly as it hashed ``notification_id`` picked out of
+        # ``{"notification_id": …}`` before (same record ids), without a JMESPath search
+        # and a deepcopy of the dict twice per notification.
         self.idempotency = IdempotencyConfig(
-            event_key_jmespath="notification_id",
             expires_after_seconds=IDEMPOTENCY_TTL,
             raise_on_no_idempotency_key=True,
             response_hook=_replayed,
@@ -104,7 +104,7 @@ class _Runtime:
                    DynamoDBPersistenceLayer(table_name=settings.idempotency_table))
 
 
-def _apply(*, notification_key: dict[str, str], notification: Notification,
+def _apply(*, notification_key: str, notification: Notification,
            service: RepricingService) -> Outcome:
     """Applied once per NotificationId (the idempotency store keeps a summary)."""
     return service.handle_notification(notification)
@@ -184,7 +184,7 @@ def record_handler(record: SQSRecord) -> str:
     rt = runtime()
     try:
         result = rt.apply(
-            notification_key={"notification_id": notification.notification_id},
+            notification_key=notification.notification_id,
             notification=notification,
             service=rt.service,
         )
@@ -211,29 +211,32 @@ def record_handler(record: SQSRecord) -> str:
 
 def _report(outcome: Outcome) -> None:
     count_outcome(counts, outcome)
+    # Routine outcomes (holds, stale…) are DEBUG lines; at INFO, skip building them. The
+    # logger's own level is checked (an explicit INFO or above drops DEBUG for certain).
+    debug = logger.log_level <= logging.DEBUG
     if not outcome.skus:
-        log = logger.info if outcome.status in ("unhandled", "skipped") else logger.debug
-        log("%s: %s", outcome.status, outcome.reason, extra={"status": outcome.status})
+        if outcome.status in ("unhandled", "skipped"):
+            logger.info("%s: %s", outcome.status, outcome.reason,
+                        extra={"status": outcome.status})
+        elif debug:
+            logger.debug("%s: %s", outcome.status, outcome.reason,
+                         extra={"status": outcome.status})
     for sku in outcome.skus:
-        log = logger.info if sku.noteworthy else logger.debug
-        log("%s %s: %s", sku.action, sku.sku, sku.reason,
-            extra={**sku.log_fields(), "status": outcome.status})
+        if sku.noteworthy:
+            logger.info("%s %s: %s", sku.action, sku.sku, sku.reason,
+                        extra={**sku.log_fields(), "status": outcome.status})
+        elif debug:
+            logger.debug("%s %s: %s", sku.action, sku.sku, sku.reason,
+                         extra={**sku.log_fields(), "status": outcome.status})
 
 
 # -- the entry point -----------------------------------------------------------------------
 def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     runtime().idempotency.register_lambda_context(context)
-    try:
-        response = process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-        failed = len(response.get("batchItemFailures", []))
-        if failed:
-            counts.add("FailedRecords", failed)
-        return response
-    finally:
-        logger.remove_keys(_RECORD_KEYS)
-        counts.flush(metrics)
+    return process_sqs_batch(
+        event, context, processor=processor, record_handler=record_handler, counts=counts,
+        logger=logger, metrics=metrics, record_keys=_RECORD_KEYS,
+    )
 
 
 _handler = logger.inject_lambda_context(clear_state=True)(_handle)

@@ -20,7 +20,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from functions.core.observability import Counts, observability
+from functions.core.observability import Counts, metric_name, observability
 from functions.core.settings import load_settings
 from functions.reprice.price_update import PriceUpdate
 from functions.reprice.publishing import (
@@ -41,18 +41,25 @@ copy_config_to_registered_loggers(
 
 _publisher: Publisher | None = None
 _client: Any = None
+_built: tuple[Any, Publisher] | None = None
 
 
 def use(*, publisher: Publisher | None = None, client: Any = None) -> None:
     """Set (or with no arguments forget) the process-wide publisher / SP-API client."""
-    global _publisher, _client
-    _publisher, _client = publisher, client
+    global _publisher, _client, _built
+    _publisher, _client, _built = publisher, client, None
 
 
 def publisher() -> Publisher:
-    """The publisher, built on first use from the environment."""
-    global _publisher
-    if _publisher is None:
+    """The publisher, built from the environment on first use and again whenever the
+    settings cache was cleared (the local stack does when it switches stacks; Lambda never)."""
+    global _built
+    if _publisher is not None:
+        return _publisher
+    from functions.core.settings import SpApiConfig, cached_settings
+
+    settings = cached_settings(SpApiConfig)
+    if _built is None or _built[0] is not settings:
         client = _client
         if client is None:
             from functions.core.spapi import RateLimiter, SpApiClient
@@ -61,10 +68,11 @@ def publisher() -> Publisher:
             # A Lambda should rather hand a record back to the queue than sleep long
             # for a token: waits beyond this raise SpApiThrottled (→ retried).
             client = SpApiClient.from_settings(
-                rate_limiter=RateLimiter(max_wait=config.publish_patch_max_wait_seconds)
+                settings,
+                rate_limiter=RateLimiter(max_wait=config.publish_patch_max_wait_seconds),
             )
-        _publisher = build_publisher(client=client)
-    return _publisher
+        _built = (settings, build_publisher(client=client))
+    return _built[1]
 
 
 def process(records: Sequence[Mapping[str, Any]], service: Publisher) -> tuple[list[str], Counts]:
@@ -102,14 +110,10 @@ def process(records: Sequence[Mapping[str, Any]], service: Publisher) -> tuple[l
                 failed.extend(message_id for message_id, _ in members[position:])
                 break
     for status, value in result.counts.items():
-        counts.add(_metric_name(status), value)
+        counts.add(metric_name(status), value)
     counts.add("FeedsCreated", len(result.feeds))
     counts.add("RecordsFailed", len(failed))
     return list(dict.fromkeys(failed)), counts
-
-
-def _metric_name(status: str) -> str:
-    return "".join(part.capitalize() for part in status.split("_"))
 
 
 @logger.inject_lambda_context(clear_state=True)

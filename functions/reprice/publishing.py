@@ -385,19 +385,10 @@ class Publisher:
                 continue
             try:
                 response = patch_price(api, update)
-            except SpApiThrottled as error:
-                if error.status is None:  # refused by our own limiter: never sent
-                    overflow.append(update)
-                    continue
-                stop = error
-                result.failed.add(update.key)
-                result.counts["retrying"] += 1
-                records.append(_record(update, SUBMISSION, {
-                    "status": "retrying", "error": _error_text(error),
-                    "request_id": error.request_id, **base}))
-                logger.warning("patch %s deferred: %s", update.sku, error)
-                continue
             except RETRY_LATER as error:
+                if isinstance(error, SpApiThrottled) and error.status is None:
+                    overflow.append(update)  # refused by our own limiter: never sent
+                    continue
                 stop = error
                 result.failed.add(update.key)
                 result.counts["retrying"] += 1

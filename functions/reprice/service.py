@@ -325,13 +325,29 @@ def unsubmitted_state(prior: RepricingState, decision: Decision) -> RepricingSta
     return decision.state.updated(**restored)
 
 
-def _with_state(listing: Listing, state: RepricingState) -> Listing:
+def _with_state(
+    listing: Listing, state: RepricingState, prior: RepricingState | None = None,
+    prior_json: dict[str, Any] | None = None,
+) -> Listing:
     """``listing`` with ``state`` in its JSON form, defaults left out (every default of
     ``RepricingState`` is what a missing key reads back as, so this is lossless and the
     stored map stays small). Not validated again here: the JSON form holds no float by
-    construction, and the repository validates the record it writes."""
-    return listing.model_copy(
-        update={"state": state.model_dump(mode="json", exclude_defaults=True)})
+    construction, and the repository validates the record it writes.
+
+    ``prior_json``, when given, is exactly that JSON form of ``prior`` (this process wrote
+    it): only the fields of ``state`` that are not the very same objects as ``prior``'s
+    are serialised again, the rest is taken over. A decision changes a handful of the
+    ~30 fields, and serialising Money is most of the dump's cost."""
+    if prior is None or prior_json is None:
+        json_form = state.model_dump(mode="json", exclude_defaults=True)
+    else:
+        before = prior.__dict__
+        changed = {name for name, value in state.__dict__.items() if value is not before[name]}
+        json_form = {name: value for name, value in prior_json.items() if name not in changed}
+        if changed:
+            json_form.update(state.model_dump(mode="json", include=changed,
+                                              exclude_defaults=True))
+    return listing.model_copy(update={"state": json_form})
 
 
 def _status(outcomes: Sequence[SkuOutcome], *, empty: str) -> str:
@@ -385,7 +401,9 @@ class RepricingService:
         self._monotonic = monotonic
         self._switches: dict[str, tuple[float, SellerSwitches]] = {}
         self._configs: dict[tuple[str, str, str], tuple[Any, Any, ListingConfig]] = {}
-        self._states: dict[tuple[str, str, str], tuple[int, RepricingState]] = {}
+        # (SKU) → (version, its state, the state's JSON as this process wrote it or None)
+        self._states: dict[
+            tuple[str, str, str], tuple[int, RepricingState, dict[str, Any] | None]] = {}
 
     # -- seller switches ----------------------------------------------------------------
     def switches(self, seller_id: str) -> SellerSwitches:
@@ -790,11 +808,37 @@ class RepricingService:
         self._remember(listing, state)
         return state
 
-    def _remember(self, listing: Listing, state: RepricingState) -> None:
+    def _remember(
+        self, listing: Listing, state: RepricingState, json_form: dict[str, Any] | None = None,
+    ) -> None:
+        """``json_form``: the JSON of ``state`` this process just wrote as ``listing``'s
+        (None when the stored JSON was read, not written here: it may hold other keys)."""
         if len(self._states) >= CONFIG_CACHE:
             self._states.clear()
         self._states[(listing.seller_id, listing.marketplace_id, listing.sku)] = (
-            listing.version, state)
+            listing.version, state, json_form)
+
+    def _json_of(self, listing: Listing, state: RepricingState) -> dict[str, Any] | None:
+        """The JSON this process wrote for ``state`` as ``listing``'s current version, if
+        it did (None: unknown, e.g. read from the table)."""
+        cached = self._states.get((listing.seller_id, listing.marketplace_id, listing.sku))
+        if cached is not None and cached[0] == listing.version and cached[1] is state:
+            return cached[2]
+        return None
+
+    def _write_state(
+        self, listing: Listing, prior: RepricingState, state: RepricingState,
+    ) -> Listing:
+        """Store ``state`` (a conditional write on the version read) unless it equals
+        ``prior``; remember it with the JSON written. Returns the listing as stored."""
+        prior_json = self._json_of(listing, prior)
+        if state == prior:
+            self._remember(listing, state, prior_json if state is prior else None)
+            return listing
+        updated = _with_state(listing, state, prior, prior_json)
+        stored = self.listings.save(updated, listing.version)
+        self._remember(stored, state, updated.state)
+        return stored
 
     def _paused(self, listing: Listing, switches: SellerSwitches | None) -> str | None:
         if switches is not None and switches.paused:
@@ -878,18 +922,14 @@ class RepricingService:
         if decision is None:  # an order: counted into the state
             state = evaluation.state
             assert state is not None and evaluation.outcome is not None
-            stored = listing if state == prior else self.listings.save(
-                _with_state(listing, state), listing.version)
-            self._remember(stored, state)
+            stored = self._write_state(listing, prior, state)
             outcome = evaluation.outcome
             run.applied.append(_Applied(listing, stored, outcome, outcome.as_dict()))
             run.outcomes.append(outcome)
             return
         withheld = self._withheld(listing, switches) if decision.action == "change" else None
         state = decision.state if withheld is None else unsubmitted_state(prior, decision)
-        stored = listing if state == prior else self.listings.save(
-            _with_state(listing, state), listing.version)
-        self._remember(stored, state)
+        stored = self._write_state(listing, prior, state)
         update = None
         if decision.action == "change" and withheld is None:
             update = self._price_update(stored, config, decision, run)
@@ -983,9 +1023,13 @@ class RepricingService:
     def _seen(payload: AnyOfferChanged, kind: str) -> dict[str, Any]:
         """What an offer change showed, as history keeps it (small)."""
         ours = payload.our_offers()
-        buy_box = next((r.landed for r in payload.summary.buy_box_prices
-                        if r.condition in (None, payload.condition) and r.landed is not None),
-                       None)
+        condition = payload.condition
+        buy_box = None
+        for row in payload.summary.buy_box_prices:
+            if row.condition in (None, condition):
+                buy_box = row.landed  # computed on each access: once per row
+                if buy_box is not None:
+                    break
         return {
             "notification_type": kind,
             "time_of_offer_change": iso_utc(payload.time_of_offer_change),

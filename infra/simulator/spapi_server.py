@@ -248,6 +248,9 @@ class FakeSellingPartnerApi:
         self.destinations: dict[str, dict[str, dict[str, Any]]] = {}  # app → id → dest
         self.subscriptions: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.item_offers_payloads: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # Fulfillment Inbound v0: seller → shipment id → shipment (with its items)
+        self.inbound_shipments: dict[str, dict[str, dict[str, Any]]] = {}
+        self.inbound_page_size = 50  # ShipmentData per getShipments page
         self._page_tokens: dict[str, tuple[list[str], int, int]] = {}
         self._ids = 50000000000
         # testing hooks
@@ -364,6 +367,26 @@ class FakeSellingPartnerApi:
         None for "nothing to report" (→ CANCELLED). ``gzip`` serves it compressed."""
         with self.lock:
             self.report_contents[(seller_id, report_type)] = ReportContent(content, gzip)
+
+    def register_inbound_shipment(self, seller_id: str, shipment: Mapping[str, Any]) -> None:
+        """An inbound shipment of ``seller_id``: Amazon's ``ShipmentData`` fields
+        (``ShipmentId`` required; ``ShipmentStatus`` default CLOSED), ``LastUpdatedDate``
+        (ISO 8601; default now: what ``DATE_RANGE`` queries filter on, not returned, as
+        in v0) and ``ItemData`` (the items: ``SellerSKU``, ``FulfillmentNetworkSKU``,
+        ``QuantityShipped``, ``QuantityReceived``; ``ShipmentId`` is filled in)."""
+        record = copy.deepcopy(dict(shipment))
+        shipment_id = str(record["ShipmentId"])
+        record.setdefault("ShipmentStatus", "CLOSED")
+        record.setdefault("ShipmentName", shipment_id)
+        record.setdefault("DestinationFulfillmentCenterId", "PHX7")
+        record.setdefault("LabelPrepType", "SELLER_LABEL")
+        record.setdefault("LastUpdatedDate", self._stamp())
+        record["ItemData"] = [
+            {"ShipmentId": shipment_id, "QuantityInCase": 0, **item}
+            for item in record.get("ItemData", [])
+        ]
+        with self.lock:
+            self.inbound_shipments.setdefault(seller_id, {})[shipment_id] = record
 
     def set_item_offers(
         self,
@@ -1134,6 +1157,74 @@ class FakeSellingPartnerApi:
             self._page_tokens[next_token] = (ids, offset + size, size)
             body["nextToken"] = next_token
         return Reply(200, body)
+
+    # -- Fulfillment Inbound v0 ------------------------------------------------------------
+    _SHIPMENT_STATUSES = frozenset({
+        "WORKING", "READY_TO_SHIP", "SHIPPED", "RECEIVING", "CANCELLED", "DELETED", "CLOSED",
+        "ERROR", "IN_TRANSIT", "DELIVERED", "CHECKED_IN",
+    })
+
+    def get_shipments(self, request: Request) -> Reply:
+        if not request.arg("MarketplaceId"):
+            raise ApiFailure(400, "InvalidInput", "MarketplaceId is required.")
+        query_type = request.arg("QueryType")
+        if query_type == "NEXT_TOKEN":
+            token = request.arg("NextToken") or ""
+            page = self._page_tokens.pop(token, None)
+            if page is None:
+                raise ApiFailure(400, "InvalidInput", "Invalid NextToken.")
+            ids, offset, size = page
+        elif query_type in ("SHIPMENT", "DATE_RANGE"):
+            statuses = set(request.list_arg("ShipmentStatusList"))
+            unknown = statuses - self._SHIPMENT_STATUSES
+            if unknown:
+                raise ApiFailure(400, "InvalidInput", f"Unknown ShipmentStatus {sorted(unknown)}.")
+            wanted_ids = set(request.list_arg("ShipmentIdList"))
+            after = _parse_time(request.arg("LastUpdatedAfter"))
+            before = _parse_time(request.arg("LastUpdatedBefore"))
+            if query_type == "SHIPMENT" and not (statuses or wanted_ids):
+                raise ApiFailure(400, "InvalidInput",
+                                 "ShipmentStatusList or ShipmentIdList is required.")
+            if query_type == "DATE_RANGE" and (after is None or before is None):
+                raise ApiFailure(400, "InvalidInput",
+                                 "LastUpdatedAfter and LastUpdatedBefore are required.")
+            found = []
+            for record in self.inbound_shipments.get(request.seller_id or "", {}).values():
+                updated = _parse_time(record["LastUpdatedDate"])
+                assert updated is not None
+                if statuses and record["ShipmentStatus"] not in statuses:
+                    continue
+                if wanted_ids and record["ShipmentId"] not in wanted_ids:
+                    continue
+                if query_type == "DATE_RANGE" and not (
+                        after <= updated < before):  # type: ignore[operator]
+                    continue
+                found.append(record)
+            found.sort(key=lambda r: (_parse_time(r["LastUpdatedDate"]), r["ShipmentId"]))
+            ids, offset, size = [r["ShipmentId"] for r in found], 0, self.inbound_page_size
+        else:
+            raise ApiFailure(400, "InvalidInput",
+                             "QueryType must be SHIPMENT, DATE_RANGE or NEXT_TOKEN.")
+        shipments = self.inbound_shipments.get(request.seller_id or "", {})
+        chunk = [shipments[i] for i in ids[offset:offset + size] if i in shipments]
+        payload: dict[str, Any] = {"ShipmentData": [
+            {k: copy.deepcopy(v) for k, v in r.items() if k not in ("ItemData", "LastUpdatedDate")}
+            for r in chunk
+        ]}
+        if offset + size < len(ids):
+            next_token = secrets.token_urlsafe(12)
+            self._page_tokens[next_token] = (ids, offset + size, size)
+            payload["NextToken"] = next_token
+        return Reply(200, {"payload": payload})
+
+    def get_shipment_items_by_shipment_id(self, request: Request) -> Reply:
+        if not request.arg("MarketplaceId"):
+            raise ApiFailure(400, "InvalidInput", "MarketplaceId is required.")
+        shipment_id = request.params["shipmentId"]
+        record = self.inbound_shipments.get(request.seller_id or "", {}).get(shipment_id)
+        if record is None:
+            raise ApiFailure(400, "InvalidInput", f"Shipment {shipment_id} not found.")
+        return Reply(200, {"payload": {"ItemData": copy.deepcopy(record["ItemData"])}})
 
     def get_report_document(self, request: Request) -> Reply:
         return self._document_info(

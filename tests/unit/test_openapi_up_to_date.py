@@ -46,6 +46,8 @@ def test_document_covers_the_contract_routes() -> None:
         ("GET", "/sellers/me/repricer"),
         ("PUT", "/sellers/me/repricer"),
         ("GET", "/sellers/{seller_id}/repricer"),
+        ("PUT", "/sellers/me/costs"),
+        ("GET", "/sellers/me/costs"),
         ("GET", "/listings"),
         ("POST", "/listings/import"),
         ("GET", "/listings/{marketplace_id}/{sku}"),
@@ -53,5 +55,6 @@ def test_document_covers_the_contract_routes() -> None:
         ("GET", "/listings/{marketplace_id}/{sku}/history"),
     }
     assert "text/csv" in document["paths"]["/listings/import"]["post"]["requestBody"]["content"]
+    assert "text/csv" in document["paths"]["/sellers/me/costs"]["put"]["requestBody"]["content"]
     assert "security" not in document["paths"]["/health"]["get"]
     assert document["paths"]["/accounts"]["get"]["security"] == [{"cognito": []}]

@@ -8,6 +8,7 @@ currency of its marketplace when the sheet has one, else in the SKU's only curre
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -106,38 +107,89 @@ class CostBook:
         return None if cost is None else cost * Decimal(quantity)
 
 
-def read_costs(source: str | Path | IO[bytes], name: str | None = None) -> CostBook:
-    """Read a cost sheet strictly: any bad row, a duplicate or a missing column raises
-    :class:`CostsError` naming file, line and column."""
+@dataclass(frozen=True, slots=True)
+class CostProblem:
+    """One reason a cost sheet cannot be used: its line (1 = the header), the column when
+    the problem is in one (the header's own spelling), and why."""
+
+    line: int
+    column: str | None
+    message: str
+
+
+@dataclass(slots=True)
+class CostSheet:
+    """A cost sheet read strictly: its rows in file order and every problem found."""
+
+    name: str
+    costs: list[UnitCost]
+    problems: list[CostProblem]
+
+    @property
+    def book(self) -> CostBook:
+        return CostBook(self.costs)
+
+
+_COLUMN_IN_REASON = re.compile(r"^column '([^']*)'")
+
+
+def parse_costs(source: str | Path | IO[bytes], name: str | None = None) -> CostSheet:
+    """Read a cost sheet, collecting every problem (bad rows, negative costs, unknown
+    currencies, a duplicate SKU/currency, a missing column) with line and column; the
+    caller decides whether any problem rejects the sheet (:func:`read_costs` does)."""
     with open_report(source, name) as sheet:
         if sheet.kind is not ReportKind.COSTS:
             present = {normalize_header(t) for t in sheet.titles}
             missing = [c for c in _COLUMNS if normalize_header(c) not in present]
             if not sheet.titles:
-                raise CostsError(f"{sheet.name}: empty file, expected the header "
-                                 f"{', '.join(_COLUMNS)}")
-            raise CostsError(
-                f"{sheet.name} line 1: missing column(s) {', '.join(missing)} "
-                f"(expected {', '.join(_COLUMNS)})")
+                problem = CostProblem(
+                    1, None, f"empty file, expected the header {', '.join(_COLUMNS)}")
+            else:
+                problem = CostProblem(
+                    1, missing[0] if len(missing) == 1 else None,
+                    f"missing column(s) {', '.join(missing)} (expected {', '.join(_COLUMNS)})")
+            return CostSheet(sheet.name, [], [problem])
         errors: list[ReportError] = []
-        book = CostBook()
+        costs: list[UnitCost] = []
+        problems: list[CostProblem] = []
         seen: dict[tuple[str, str], int] = {}
+        sku_title = next(t for t in sheet.titles if normalize_header(t) == "sku")
         for cost in sheet.records(errors):
             assert isinstance(cost, UnitCost)
             key = (cost.sku, cost.cost.currency)
             if key in seen:
                 errors.append(ReportError(
                     sheet.name, cost.line,
-                    f"sku {cost.sku!r} has a {cost.cost.currency} cost already (line "
-                    f"{seen[key]})"))
+                    f"column {sku_title!r}: sku {cost.sku!r} has a {cost.cost.currency} cost "
+                    f"already (line {seen[key]})"))
                 continue
             seen[key] = cost.line
-            book.add(cost)
-        if errors:
-            first = errors[0]
-            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            raise CostsError(f"{first.file} line {first.line}: {first.reason}{more}")
-        return book
+            costs.append(cost)
+        for error in sorted(errors, key=lambda e: e.line):
+            found = _COLUMN_IN_REASON.match(error.reason)
+            problems.append(CostProblem(error.line, found.group(1) if found else None,
+                                        error.reason))
+        return CostSheet(sheet.name, costs, problems)
 
 
-__all__ = ["CostBook", "CostsError", "UnitCost", "build_unit_cost", "read_costs"]
+def read_costs(source: str | Path | IO[bytes], name: str | None = None) -> CostBook:
+    """Read a cost sheet strictly: any bad row, a duplicate or a missing column raises
+    :class:`CostsError` naming file, line and column."""
+    sheet = parse_costs(source, name)
+    if sheet.problems:
+        first = sheet.problems[0]
+        more = f" (and {len(sheet.problems) - 1} more)" if len(sheet.problems) > 1 else ""
+        raise CostsError(f"{sheet.name} line {first.line}: {first.message}{more}")
+    return sheet.book
+
+
+__all__ = [
+    "CostBook",
+    "CostProblem",
+    "CostSheet",
+    "CostsError",
+    "UnitCost",
+    "build_unit_cost",
+    "parse_costs",
+    "read_costs",
+]

@@ -8,9 +8,8 @@ the images with :func:`account_from_image`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 from functions.core.accounts import Account
 from functions.core.repositories.dynamo import (
@@ -20,12 +19,8 @@ from functions.core.repositories.dynamo import (
     encode_page_token,
     from_item,
     to_item,
-    utc_now,
 )
 from functions.core.repositories.errors import AlreadyExists, ConcurrentModification, NotFound
-
-if TYPE_CHECKING:
-    from functions.core.settings import TablesConfig
 
 BY_SELLER_INDEX = "BySeller"
 
@@ -51,25 +46,7 @@ class AccountRepository(DynamoTable):
     ``clock`` returns the aware UTC time stamped into ``updated_at`` on every write.
     """
 
-    def __init__(
-        self,
-        table_name: str,
-        *,
-        client: Any = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        super().__init__(table_name, client=client)
-        self._clock = clock
-
-    @classmethod
-    def from_settings(
-        cls, settings: TablesConfig | None = None, *, client: Any = None
-    ) -> AccountRepository:
-        if settings is None:
-            from functions.core.settings import TablesConfig, cached_settings
-
-            settings = cached_settings(TablesConfig)
-        return cls(settings.accounts_table, client=client)
+    table_setting = "accounts_table"
 
     # -- reads --------------------------------------------------------------------------
     def get(self, account_id: str) -> Account | None:

@@ -23,7 +23,7 @@ kinds are plain strings here: ``core`` does not depend on ``audit``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -36,7 +36,6 @@ from functions.core.repositories.dynamo import (
     from_item,
     reject_floats,
     to_item,
-    utc_now,
 )
 from functions.core.repositories.errors import (
     AlreadyExists,
@@ -196,25 +195,8 @@ def job_from_image(image: Mapping[str, Mapping[str, Any]]) -> AuditJob:
 class AuditJobRepository(DynamoTable):
     """Data access for audit runs; ``clock`` stamps ``updated_at`` on every write."""
 
-    def __init__(
-        self,
-        table_name: str,
-        *,
-        client: Any = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        super().__init__(table_name, client=client)
-        self._clock = clock
-
-    @classmethod
-    def from_settings(
-        cls, settings: AuditJobsConfig | None = None, *, client: Any = None
-    ) -> AuditJobRepository:
-        if settings is None:
-            from functions.core.settings import cached_settings
-
-            settings = cached_settings(AuditJobsConfig)
-        return cls(settings.audit_jobs_table, client=client)
+    settings_class = AuditJobsConfig
+    table_setting = "audit_jobs_table"
 
     @staticmethod
     def _key(seller_id: str, run_id: str) -> dict[str, dict[str, str]]:

@@ -12,11 +12,11 @@ the ``ByStatus`` index by deadline. Amounts are stored as DynamoDB numbers with 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -29,12 +29,8 @@ from functions.core.repositories.dynamo import (
     iso_utc,
     reject_floats,
     to_attribute,
-    utc_now,
 )
 from functions.core.repositories.errors import InvalidTransition, NotFound
-
-if TYPE_CHECKING:
-    from functions.core.settings import TablesConfig
 
 BY_STATUS_INDEX = "ByStatus"
 
@@ -146,25 +142,7 @@ class UpsertResult:
 class ClaimRepository(DynamoTable):
     """Data access for claims. ``clock`` stamps ``updated_at`` and timeline entries."""
 
-    def __init__(
-        self,
-        table_name: str,
-        *,
-        client: Any = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        super().__init__(table_name, client=client)
-        self._clock = clock
-
-    @classmethod
-    def from_settings(
-        cls, settings: TablesConfig | None = None, *, client: Any = None
-    ) -> ClaimRepository:
-        if settings is None:
-            from functions.core.settings import TablesConfig, cached_settings
-
-            settings = cached_settings(TablesConfig)
-        return cls(settings.claims_table, client=client)
+    table_setting = "claims_table"
 
     @staticmethod
     def _key(seller_id: str, claim_id: str) -> dict[str, dict[str, str]]:

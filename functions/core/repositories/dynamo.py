@@ -19,16 +19,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from functions.core.clock import utc_now as utc_now  # the repositories' default clock
 from functions.core.money import Money
 from functions.core.repositories.errors import InvalidPageToken
+
+if TYPE_CHECKING:
+    from functions.core.settings import BaseConfig
 
 T = TypeVar("T")
 
@@ -208,13 +211,45 @@ def decode_page_token(
 
 # -- table access -------------------------------------------------------------------------
 class DynamoTable:
-    """Base of the repositories: a table name and a lazily created low-level client."""
+    """Base of the repositories: a table name, a lazily created low-level client and a clock.
 
-    def __init__(self, table_name: str, *, client: Any = None) -> None:
+    ``clock`` returns the aware UTC "now" a repository stamps into what it writes.
+    :meth:`from_settings` builds a repository from the environment: ``settings_class``
+    names the settings (``None``: :class:`~functions.core.settings.TablesConfig`, imported
+    on first use) and ``table_setting`` the field holding the table name.
+    """
+
+    settings_class: ClassVar[type[BaseConfig] | None] = None
+    table_setting: ClassVar[str]
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        client: Any = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         if not table_name:
             raise ValueError("table_name is required")
         self.table_name = table_name
         self._client = client
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: BaseConfig | None = None, *, client: Any = None) -> Self:
+        """The repository of the table ``settings`` names (default: the cached environment)."""
+        if settings is None:
+            from functions.core.settings import TablesConfig, cached_settings
+
+            settings = cached_settings(cls.settings_class or TablesConfig)
+        return cls(
+            getattr(settings, cls.table_setting), client=client, **cls._settings_options(settings)
+        )
+
+    @classmethod
+    def _settings_options(cls, settings: Any) -> dict[str, Any]:
+        """Constructor keywords besides the table name that ``settings`` supplies."""
+        return {}
 
     @property
     def client(self) -> Any:

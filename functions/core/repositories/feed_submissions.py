@@ -29,7 +29,7 @@ not depend on ``reprice``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,7 +42,6 @@ from functions.core.repositories.dynamo import (
     iso_utc,
     parse_utc,
     to_item,
-    utc_now,
 )
 from functions.core.settings import BaseConfig
 
@@ -165,25 +164,8 @@ class FeedSubmissionsRepository(DynamoTable):
     two overlapping schedule runs cannot both process its report.
     """
 
-    def __init__(
-        self,
-        table_name: str,
-        *,
-        client: Any = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        super().__init__(table_name, client=client)
-        self._clock = clock
-
-    @classmethod
-    def from_settings(
-        cls, settings: FeedSubmissionsConfig | None = None, *, client: Any = None
-    ) -> FeedSubmissionsRepository:
-        if settings is None:
-            from functions.core.settings import cached_settings
-
-            settings = cached_settings(FeedSubmissionsConfig)
-        return cls(settings.feed_submissions_table, client=client)
+    settings_class = FeedSubmissionsConfig
+    table_setting = "feed_submissions_table"
 
     def _key(self, seller_id: str, sort_key: str) -> dict[str, dict[str, str]]:
         return {"seller_id": {"S": seller_id}, "feed_id": {"S": sort_key}}

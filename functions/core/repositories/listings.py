@@ -15,9 +15,8 @@ ISO-8601), so the table never rounds a price, new fields need no change here, an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -29,12 +28,8 @@ from functions.core.repositories.dynamo import (
     from_item,
     reject_floats,
     to_item,
-    utc_now,
 )
 from functions.core.repositories.errors import AlreadyExists, ConcurrentModification, NotFound
-
-if TYPE_CHECKING:
-    from functions.core.settings import TablesConfig
 
 BY_ASIN_INDEX = "ByAsin"
 
@@ -114,25 +109,7 @@ class ListingRepository(DynamoTable):
     stamps ``updated_at`` on every write.
     """
 
-    def __init__(
-        self,
-        table_name: str,
-        *,
-        client: Any = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        super().__init__(table_name, client=client)
-        self._clock = clock
-
-    @classmethod
-    def from_settings(
-        cls, settings: TablesConfig | None = None, *, client: Any = None
-    ) -> ListingRepository:
-        if settings is None:
-            from functions.core.settings import TablesConfig, cached_settings
-
-            settings = cached_settings(TablesConfig)
-        return cls(settings.listings_table, client=client)
+    table_setting = "listings_table"
 
     @staticmethod
     def _key(seller_id: str, marketplace_id: str, sku: str) -> dict[str, dict[str, str]]:

@@ -107,6 +107,9 @@ class PriceHistoryRepository(DynamoTable):
     without an explicit time; ``id_factory`` makes the unique suffix (8 hex digits).
     """
 
+    settings_class = PriceHistoryConfig
+    table_setting = "price_history_table"
+
     def __init__(
         self,
         table_name: str,
@@ -116,26 +119,15 @@ class PriceHistoryRepository(DynamoTable):
         clock: Callable[[], datetime] = utc_now,
         id_factory: Callable[[], str] = lambda: secrets.token_hex(4),
     ) -> None:
-        super().__init__(table_name, client=client)
+        super().__init__(table_name, client=client, clock=clock)
         if retention_days < 1:
             raise ValueError("retention_days must be at least 1")
         self.retention_days = retention_days
-        self._clock = clock
         self._new_id = id_factory
 
     @classmethod
-    def from_settings(
-        cls, settings: PriceHistoryConfig | None = None, *, client: Any = None
-    ) -> PriceHistoryRepository:
-        if settings is None:
-            from functions.core.settings import cached_settings
-
-            settings = cached_settings(PriceHistoryConfig)
-        return cls(
-            settings.price_history_table,
-            client=client,
-            retention_days=settings.price_history_retention_days,
-        )
+    def _settings_options(cls, settings: PriceHistoryConfig) -> dict[str, Any]:
+        return {"retention_days": settings.price_history_retention_days}
 
     # -- writes -------------------------------------------------------------------------
     def new_entry(

@@ -627,6 +627,63 @@ class SellerApi:
         with self.client.open_document(document, **options) as stream:
             yield stream
 
+    # -- Fulfillment Inbound v0 -----------------------------------------------------------
+    def get_shipments(
+        self,
+        *,
+        query_type: str = "SHIPMENT",
+        shipment_statuses: Sequence[str] | None = None,
+        shipment_ids: Sequence[str] | None = None,
+        last_updated_after: datetime | None = None,
+        last_updated_before: datetime | None = None,
+        next_token: str | None = None,
+        marketplace_id: str | None = None,
+    ) -> dict[str, Any]:
+        """``getShipments``: one page, ``{"payload": {"ShipmentData": [...], "NextToken"?}}``.
+
+        ``query_type`` ``SHIPMENT`` (by status and/or ids) or ``DATE_RANGE`` (by
+        ``LastUpdatedAfter``/``Before``, both required by Amazon, with or without statuses);
+        with ``next_token`` the query is ``NEXT_TOKEN`` and no other filter is sent."""
+        query: dict[str, Any] = {"MarketplaceId": marketplace_id or self.marketplace_id}
+        if next_token:
+            query.update(QueryType="NEXT_TOKEN", NextToken=next_token)
+        else:
+            if query_type not in ("SHIPMENT", "DATE_RANGE"):
+                raise ValueError(f"getShipments: unsupported QueryType {query_type!r}")
+            if query_type == "DATE_RANGE" and (
+                    last_updated_after is None or last_updated_before is None):
+                raise ValueError("getShipments DATE_RANGE needs last_updated_after and _before")
+            query.update(
+                QueryType=query_type,
+                ShipmentStatusList=list(shipment_statuses) if shipment_statuses else None,
+                ShipmentIdList=list(shipment_ids) if shipment_ids else None,
+                LastUpdatedAfter=last_updated_after,
+                LastUpdatedBefore=last_updated_before,
+            )
+        return self.call("getShipments", query=query).json()
+
+    def iter_shipments(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every shipment matching ``filters`` (as :meth:`get_shipments`), following pages."""
+        marketplace_id = filters.get("marketplace_id")
+        page = self.get_shipments(**filters)
+        while True:
+            payload = page.get("payload") or {}
+            yield from payload.get("ShipmentData") or []
+            token = payload.get("NextToken")
+            if not token:
+                return
+            page = self.get_shipments(next_token=token, marketplace_id=marketplace_id)
+
+    def get_shipment_items(
+        self, shipment_id: str, *, marketplace_id: str | None = None
+    ) -> dict[str, Any]:
+        """``getShipmentItemsByShipmentId``: ``{"payload": {"ItemData": [{ShipmentId,
+        SellerSKU, FulfillmentNetworkSKU, QuantityShipped, QuantityReceived, ...}]}}``."""
+        return self.call(
+            "getShipmentItemsByShipmentId", path={"shipmentId": shipment_id},
+            query={"MarketplaceId": marketplace_id or self.marketplace_id},
+        ).json()
+
     # -- Notifications v1 (seller-authorised part) ---------------------------------------
     def get_subscription(
         self, notification_type: str, *, payload_version: str | None = None
@@ -666,19 +723,10 @@ class SellerApi:
         marketplace_id: str | None = None,
     ) -> dict[str, Any]:
         """``getItemOffersBatch`` for ≤ 20 ASINs: ``{responses: [{status, body, request}]}``."""
-        market = marketplace_id or self.marketplace_id
-        requests = [
-            {
-                "uri": f"/products/pricing/v0/items/{quote(asin, safe='')}/offers",
-                "method": "GET",
-                "MarketplaceId": market,
-                "ItemCondition": item_condition,
-                "CustomerType": customer_type,
-            }
-            for asin in asins
-        ]
-        _check_batch(requests)
-        return self.call("getItemOffersBatch", body={"requests": requests}).json()
+        return self._offers_batch(
+            "getItemOffersBatch", "items", asins, item_condition=item_condition,
+            customer_type=customer_type, marketplace_id=marketplace_id,
+        )
 
     def get_listing_offers_batch(
         self,
@@ -689,19 +737,35 @@ class SellerApi:
         marketplace_id: str | None = None,
     ) -> dict[str, Any]:
         """``getListingOffersBatch`` for ≤ 20 of our SKUs (our offer and competitors')."""
+        return self._offers_batch(
+            "getListingOffersBatch", "listings", skus, item_condition=item_condition,
+            customer_type=customer_type, marketplace_id=marketplace_id,
+        )
+
+    def _offers_batch(
+        self,
+        operation_name: str,
+        resource: str,
+        ids: Iterable[str],
+        *,
+        item_condition: str,
+        customer_type: str,
+        marketplace_id: str | None,
+    ) -> dict[str, Any]:
+        """A Product Pricing v0 offers batch: one ``GET …/{resource}/{id}/offers`` per id."""
         market = marketplace_id or self.marketplace_id
         requests = [
             {
-                "uri": f"/products/pricing/v0/listings/{quote(sku, safe='')}/offers",
+                "uri": f"/products/pricing/v0/{resource}/{quote(item_id, safe='')}/offers",
                 "method": "GET",
                 "MarketplaceId": market,
                 "ItemCondition": item_condition,
                 "CustomerType": customer_type,
             }
-            for sku in skus
+            for item_id in ids
         ]
         _check_batch(requests)
-        return self.call("getListingOffersBatch", body={"requests": requests}).json()
+        return self.call(operation_name, body={"requests": requests}).json()
 
 
 class ApplicationApi:

@@ -71,6 +71,12 @@ _ALL = [
     Operation(
         "createSubscription", "POST", "/notifications/v1/subscriptions/{notificationType}", 1, 5
     ),
+    # Fulfillment Inbound v0 (shipped vs received units of inbound shipments)
+    Operation("getShipments", "GET", "/fba/inbound/v0/shipments", 2, 30),
+    Operation(
+        "getShipmentItemsByShipmentId", "GET", "/fba/inbound/v0/shipments/{shipmentId}/items",
+        2, 30,
+    ),
     # Product Pricing v0 batches (≤ 20 requests per batch)
     Operation("getItemOffersBatch", "POST", "/batches/products/pricing/v0/itemOffers", 0.1, 1),
     Operation(

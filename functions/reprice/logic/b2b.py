@@ -82,7 +82,7 @@ def decide_b2b(
                                                "business price from")
     offset = view.our_offset or state.shipping or Money.zero(config.currency)
     rows = {row.quantity: row for row in view.tiers}
-    tick = Money(config.tick, config.currency)
+    tick = Money._trusted(config.tick, config.currency)
     notes: list[str] = []
 
     target = base - config.b2b_discount.of(base)

@@ -146,7 +146,7 @@ def _threshold_cap(view: MarketView, config: ListingConfig, pricing: _Pricing) -
     """Highest listing price that stays under the competitive price threshold, if known."""
     if view.threshold is None:
         return None
-    return pricing.listing(view.threshold - Money(config.tick, config.currency))
+    return pricing.listing(view.threshold - Money._trusted(config.tick, config.currency))
 
 
 def _no_competition(
@@ -251,8 +251,8 @@ def _we_win(
             toward += f"; next rival {above.seller_id} at {above.landed.to_str()} landed"
     cap, capped_by = config.max, "max_price"
     ceiling = effective_ceiling(state, config, now)
-    if ceiling is not None and ceiling - Money(config.tick, config.currency) < cap:
-        cap, capped_by = ceiling - Money(config.tick, config.currency), "the ceiling"
+    if ceiling is not None and ceiling - Money._trusted(config.tick, config.currency) < cap:
+        cap, capped_by = ceiling - Money._trusted(config.tick, config.currency), "the ceiling"
     if state.ceiling is not None and ceiling is None:
         state = state.updated(ceiling=None, ceiling_set_at=None)
     threshold_cap = _threshold_cap(view, config, pricing)
@@ -274,7 +274,7 @@ def _suppressed(
     view: MarketView, config: ListingConfig, state: RepricingState, current: Money | None,
     pricing: _Pricing, prefix: str,
 ) -> Proposal:
-    tick = Money(config.tick, config.currency)
+    tick = Money._trusted(config.tick, config.currency)
     if view.threshold is not None:
         if current is not None and pricing.landed(current) < view.threshold:
             return Proposal("suppressed", prefix + "Buy Box suppressed; we are already below "

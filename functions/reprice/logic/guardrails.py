@@ -40,7 +40,8 @@ def bounds_problem(config: ListingConfig) -> str | None:
 def max_move(config: ListingConfig, current: Money) -> Money:
     """Largest allowed move from ``current``, rounded down to the tick."""
     limit = config.max_change.of(current)
-    return Money(limit.amount.quantize(config.tick, rounding=ROUND_FLOOR), current.currency)
+    return Money._trusted(limit.amount.quantize(config.tick, rounding=ROUND_FLOOR),
+                          current.currency)
 
 
 def guard(target: Money | None, current: Money | None, config: ListingConfig) -> Guarded:

@@ -59,6 +59,7 @@ AMAZON_RETAIL_SELLER_IDS: dict[str, str] = {
 }
 
 _AMOUNT = re.compile(r"^\d+(\.\d+)?$")
+_HUNDRED = Decimal(100)
 
 
 class Step:
@@ -93,9 +94,10 @@ class Step:
 
     def of(self, base: Money) -> Money:
         """The step as money: a percentage of ``base``, or the amount in its currency."""
+        # ``base`` is a Money and ``value`` was checked finite when the step was made.
         if self.percent:
-            return Money(base.amount * self.value / Decimal(100), base.currency)
-        return Money(self.value, base.currency)
+            return Money._trusted(base.amount * self.value / _HUNDRED, base.currency)
+        return Money._trusted(self.value, base.currency)
 
     def __str__(self) -> str:
         return f"{format(self.value, 'f')}%" if self.percent else format(self.value, "f")
@@ -324,24 +326,30 @@ class ListingConfig(BaseModel):
     def tick(self) -> Decimal:
         return tick(self.currency)
 
+    # The views below read fields this model validated (positive finite Decimals, a known
+    # currency), so their Money skips re-validation: the engine reads them several times
+    # per decision.
     @property
     def min(self) -> Money:
-        return self.money(self.min_price)
+        return Money._trusted(self.min_price, self.currency)
 
     @property
     def max(self) -> Money:
         """Highest price, on the currency's tick (rounded down)."""
-        return self.money(self.max_price.quantize(self.tick, rounding=ROUND_FLOOR))
+        return Money._trusted(self.max_price.quantize(self.tick, rounding=ROUND_FLOOR),
+                              self.currency)
 
     @property
     def floor(self) -> Money:
         """Lowest price: max(min_price, cost_floor), on the tick (rounded up)."""
         lowest = max(self.min_price, self.cost_floor or self.min_price)
-        return self.money(lowest.quantize(self.tick, rounding=ROUND_CEILING))
+        return Money._trusted(lowest.quantize(self.tick, rounding=ROUND_CEILING), self.currency)
 
     @property
     def configured_current(self) -> Money | None:
-        return None if self.current_price is None else self.money(self.current_price)
+        if self.current_price is None:
+            return None
+        return Money._trusted(self.current_price, self.currency)
 
     @property
     def amazon_ids(self) -> frozenset[str]:

@@ -96,12 +96,16 @@ class MarketView:
         return None
 
 
-def _why_ignored(offer: Offer, config: ListingConfig, our_seller: str) -> str | None:
-    """Why an offer does not count as a competitor, or None if it does."""
+def _why_ignored(
+    offer: Offer, config: ListingConfig, our_seller: str, landed: Money | None,
+    amazon_ids: frozenset[str],
+) -> str | None:
+    """Why an offer does not count as a competitor, or None if it does. ``landed`` is
+    ``offer.landed`` and ``amazon_ids`` ``config.amazon_ids``, computed once by the caller
+    (both are derived afresh on every access)."""
     seller = offer.seller_id or ""
     if seller == our_seller:
         return "ours"
-    landed = offer.landed
     if landed is None:
         return "no price"
     if landed.currency != config.currency:
@@ -110,7 +114,7 @@ def _why_ignored(offer: Offer, config: ListingConfig, our_seller: str) -> str | 
         return "not in include_sellers"
     if seller in config.exclude_sellers:
         return "in exclude_sellers"
-    if seller in config.amazon_ids and config.amazon_mode == "ignore":
+    if seller in amazon_ids and config.amazon_mode == "ignore":
         return "Amazon (amazon_mode ignore)"
     if offer.is_featured_merchant is False:
         return "not featured (not Buy Box eligible)"
@@ -151,10 +155,12 @@ def market_view(
     winner_ignored = False
     sibling_wins = False
     any_winner = False
+    amazon_ids = config.amazon_ids
     for offer in payload.offers:
         if offer.is_winner:
             any_winner = True
-        why = _why_ignored(offer, config, payload.seller_id)
+        landed = offer.landed
+        why = _why_ignored(offer, config, payload.seller_id, landed, amazon_ids)
         if why is not None:
             if why == "ours":
                 sibling_wins = sibling_wins or (offer.is_winner and offer is not our_offer)
@@ -163,12 +169,12 @@ def market_view(
                 if offer.is_winner:
                     winner_ignored = True
             continue
-        landed, listing = offer.landed, offer.listing_price
+        listing = offer.listing_price
         assert landed is not None and listing is not None
         competitors.append(Competitor(
             seller_id=offer.seller_id or "?", landed=landed, listing=listing,
             fba=bool(offer.is_fulfilled_by_amazon), is_winner=offer.is_winner,
-            is_amazon=(offer.seller_id or "") in config.amazon_ids,
+            is_amazon=(offer.seller_id or "") in amazon_ids,
         ))
     competitors.sort(key=lambda c: (c.landed.amount, c.seller_id))
     we_win = bool(our_offer is not None and our_offer.is_winner)
@@ -206,6 +212,7 @@ def market_view(
 
 def _b2b_tiers(payload: AnyOfferChanged, config: ListingConfig) -> tuple[TierPrice, ...]:
     offers = {o.seller_id: o for o in payload.offers if o.seller_id}
+    amazon_ids = config.amazon_ids
     found: dict[int, TierPrice] = {}
     for row in payload.summary.buy_box_prices:
         if row.condition not in (None, payload.condition) or row.offer_type not in (None, "B2B"):
@@ -219,12 +226,13 @@ def _b2b_tiers(payload: AnyOfferChanged, config: ListingConfig) -> tuple[TierPri
         relevant = True
         if row.seller_id and row.seller_id != payload.seller_id:
             offer = offers.get(row.seller_id)
-            why = _why_ignored(offer, config, payload.seller_id) if offer is not None else None
+            why = (_why_ignored(offer, config, payload.seller_id, offer.landed, amazon_ids)
+                   if offer is not None else None)
             if offer is None:
                 seller = row.seller_id
                 if (config.include_sellers and seller not in config.include_sellers) or (
                     seller in config.exclude_sellers
-                ) or (seller in config.amazon_ids and config.amazon_mode == "ignore"):
+                ) or (seller in amazon_ids and config.amazon_mode == "ignore"):
                     why = "filtered"
                 elif not (config.min_price * ABSURD_LOW <= price.amount
                           <= config.max_price * ABSURD_HIGH):

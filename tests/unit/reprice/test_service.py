@@ -655,8 +655,19 @@ def test_the_stored_state_reads_back_as_the_state_decided(world: World):
     service = world.service
     service.handle_notification(losing())
     stored = world.stored()
-    version, cached = service._states[(OUR, US, "SKU-1")]
+    version, cached, json_form = service._states[(OUR, US, "SKU-1")]
     assert version == stored.version and cached == state_of(stored)
+    assert json_form == stored.state  # the JSON this process wrote is what was stored
+    first_version = version
+    # a second decision serialises only the fields it changed: still exactly a full dump
+    world.clock.now += timedelta(minutes=5)
+    service.handle_notification(parse_notification(aoc(
+        [offer(OUR, "24.48", winner=True), offer(RIVAL, "24.49")],
+        nid="n-2", toc=T0 + timedelta(minutes=5))))
+    stored = world.stored()
+    version, cached, json_form = service._states[(OUR, US, "SKU-1")]
+    assert version > first_version and json_form == stored.state
+    assert stored.state == cached.model_dump(mode="json", exclude_defaults=True)
     assert "needs_reconcile" not in stored.state and "sales" not in stored.state
 
 
