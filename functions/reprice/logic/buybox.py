@@ -14,7 +14,10 @@ price with our shipping − points):
    undercut against Amazon); below the floor → ``below_floor`` (floor or hold). Already
    below the Buy Box and still losing → hold (lowering would not win it).
 5. *We win* → never lower. After ``climb_interval`` since our last change:
-   min(max(current + climb_step, next rival above − undercut), ceiling − tick, max).
+   min(max(current + climb_step, next rival above − undercut), ceiling − tick, max);
+   when a full step would overtake the next rival and we have no fulfilment edge over it
+   (it is FBA/Prime like us, or Amazon), only to just under it (a step past it only hands
+   it the Buy Box: the 'climb, lose, come back' oscillation).
    Climbs (here and in rule 2) also stay under the competitive price threshold when the
    notification gives one (above it the offer loses Buy Box eligibility).
 6. *Suppressed* (no Buy Box at all) → threshold − tick, else our last price that had a
@@ -247,6 +250,12 @@ def _we_win(
         if under_next > step_to:
             candidate = under_next
             toward = f"just under {above.seller_id} at {above.landed.to_str()} landed"
+        elif _no_edge_over(view, config, above):
+            # A full step would overtake a rival we have no fulfilment edge over and hand
+            # it the Buy Box for nothing: climb only to just under it.
+            candidate = under_next
+            toward = (f"just under {above.seller_id} at {above.landed.to_str()} landed "
+                      "(no edge over it to climb past)")
         else:
             toward += f"; next rival {above.seller_id} at {above.landed.to_str()} landed"
     cap, capped_by = config.max, "max_price"
@@ -259,6 +268,9 @@ def _we_win(
     if threshold_cap is not None and threshold_cap < cap:
         cap, capped_by = threshold_cap, "the competitive price threshold"
     target = min(candidate, cap)
+    if candidate <= current:
+        return Proposal("winning", prefix + f"we win the Buy Box at {current.to_str()}; "
+                                            f"already {toward}: holding", state)
     if target <= current:
         return Proposal("winning", prefix + f"we win the Buy Box at {current.to_str()}; at "
                                             f"{capped_by}: holding", state)
@@ -268,6 +280,17 @@ def _we_win(
         "climb", prefix + f"we win the Buy Box at {current.to_str()}: climb {toward}",
         state, target=target, climb=True,
     )
+
+
+def _no_edge_over(view: MarketView, config: ListingConfig, rival: Competitor) -> bool:
+    """True when our offer has no fulfilment edge over ``rival`` (§5: FBA / Prime can hold
+    the Buy Box at higher prices than FBM; Amazon retail usually dominates)."""
+    if rival.is_amazon:
+        return True
+    ours = view.our_offer
+    our_fba = bool(ours.is_fulfilled_by_amazon) if ours is not None and \
+        ours.is_fulfilled_by_amazon is not None else config.fulfillment == "FBA"
+    return rival.fba or not our_fba
 
 
 def _suppressed(

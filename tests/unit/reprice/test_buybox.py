@@ -144,6 +144,20 @@ def test_winning_climbs_at_least_one_step_toward_max_without_a_rival_above():
     assert decision.new_price == usd(D("24.00") * D("1.01"))
 
 
+def test_winning_does_not_step_past_a_rival_it_has_no_edge_over():
+    fba = aoc([offer(OUR, "24.00", winner=True), offer(RIVAL, "24.10")])
+    decision = run(fba, config(), settled("24.00"))
+    assert decision.action == "change" and decision.new_price == usd("24.09")
+    assert "no edge" in decision.reason
+    touching = aoc([offer(OUR, "24.00", winner=True), offer(RIVAL, "24.01")])
+    assert run(touching, config(), settled("24.00")).action == "hold"
+    # an FBM rival: our FBA edge may hold the Buy Box a step above it (rule 3 if not)
+    fbm = aoc([offer(OUR, "24.00", winner=True),
+               offer(RIVAL_FBM, "20.06", shipping="3.99", fba=False)])
+    decision = run(fbm, config(), settled("24.00"))
+    assert decision.new_price == usd(D("24.00") * D("1.01"))
+
+
 def test_winning_waits_for_the_climb_interval_and_never_lowers():
     data = aoc([offer(OUR, "24.00", winner=True), offer(RIVAL, "23.00")])
     recent = RepricingState(current_price=usd("24.00"), last_change_at=T0 - timedelta(minutes=5))
