@@ -2,7 +2,8 @@
 
 Built from the simulated market so the repricer reads exactly what it would read in
 production: ``ANY_OFFER_CHANGED`` with the envelope, ``Summary`` and up to 20 offers of
-the trigger condition, cheapest landed price first.
+the trigger condition, cheapest landed price first; ``B2B_ANY_OFFER_CHANGED`` for the
+business offers of an ASIN; ``ORDER_CHANGE`` for each simulated order.
 """
 
 from __future__ import annotations
@@ -143,3 +144,190 @@ def dumps(notification: dict[str, Any]) -> str:
 
 
 _DECIMAL = re.compile(r'"__DEC__(-?[0-9.E+-]+)__"')
+
+
+# -- B2B_ANY_OFFER_CHANGED --------------------------------------------------------------
+
+
+def b2b_any_offer_changed(
+    product: Product,
+    business_prices: dict[str, Decimal],
+    *,
+    marketplace_id: str,
+    currency: str,
+    at: datetime,
+    notification_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``B2B_ANY_OFFER_CHANGED`` notification for ``product`` at ``at``.
+
+    ``business_prices`` maps a seller id to its business (tier-1 B2B) price; only the
+    offers named there are B2B offers (Amazon Business shows sellers who set a business
+    price). The B2B Buy Box goes to the lowest featured, in-stock business price (FBA
+    earns no edge in this simple model). Layout and casing as in
+    ``domain/samples/b2b_any_offer_changed.json`` (PascalCase, the schema since 2026-02).
+    No quantity tiers: the simulated sellers set none.
+    """
+    offers = [
+        (o, business_prices[o.seller_id]) for o in product.offers()
+        if o.in_stock and o.seller_id in business_prices
+    ]
+    offers.sort(key=lambda pair: (pair[1] + pair[0].shipping, pair[0].seller_id))
+    offers = offers[:20]
+    eligible = [(o, p) for o, p in offers if o.featured]
+    winner = eligible[0][0] if eligible else None
+    channels: dict[str, list[tuple[Offer, Decimal]]] = {"Amazon": [], "Merchant": []}
+    for offer, price in offers:
+        channels["Amazon" if offer.fba else "Merchant"].append((offer, price))
+
+    def row(offer: Offer, price: Decimal) -> dict[str, Any]:
+        return {
+            "Condition": "new", "OfferType": "B2B", "QuantityTier": 1,
+            "LandedPrice": _money(price + offer.shipping, currency),
+            "ListingPrice": _money(price, currency),
+            "Shipping": _money(offer.shipping, currency),
+        }
+
+    summary: dict[str, Any] = {
+        "NumberOfOffers": [
+            {"Condition": "new", "FulfillmentChannel": ch, "OfferCount": len(group)}
+            for ch, group in channels.items() if group
+        ],
+        "BuyBoxEligibleOffers": [
+            {"Condition": "new", "FulfillmentChannel": ch,
+             "OfferCount": sum(1 for o, _ in group if o.featured)}
+            for ch, group in channels.items() if group
+        ],
+        "LowestPrices": [
+            {"FulfillmentChannel": ch, **row(*group[0])}
+            for ch, group in channels.items() if group
+        ],
+    }
+    if winner is not None:
+        summary["BuyBoxPrices"] = [
+            {**row(winner, business_prices[winner.seller_id]), "SellerId": winner.seller_id}
+        ]
+    published = at + timedelta(milliseconds=350)
+    return {
+        "NotificationVersion": "1.0",
+        "NotificationType": "B2B_ANY_OFFER_CHANGED",
+        "PayloadVersion": "1.0",
+        "EventTime": _iso(at),
+        "NotificationMetadata": {
+            "ApplicationId": APPLICATION_ID,
+            "SubscriptionId": "sim-subscription-b2b-any-offer-changed",
+            "PublishTime": _iso(published),
+            "NotificationId": notification_id or str(uuid.uuid4()),
+        },
+        "Payload": {
+            "B2BAnyOfferChangedNotification": {
+                "SellerId": product.seller_id,
+                "OfferChangeTrigger": {
+                    "MarketplaceId": marketplace_id,
+                    "ASIN": product.asin,
+                    "ItemCondition": "new",
+                    "TimeOfOfferChange": _iso(at),
+                },
+                "Summary": summary,
+                "Offers": [
+                    {
+                        "SellerId": o.seller_id,
+                        "SubCondition": "new",
+                        "SellerFeedbackRating": {
+                            "FeedbackCount": o.feedback_count,
+                            "SellerPositiveFeedbackRating": o.feedback_positive,
+                        },
+                        "ShippingTime": {
+                            "MinimumHours": 0 if o.fba else 24,
+                            "MaximumHours": 0 if o.fba else 48,
+                            "AvailabilityType": "NOW",
+                        },
+                        "ListingPrice": _money(price, currency),
+                        "Shipping": _money(o.shipping, currency),
+                        "ShipsFrom": {"Country": marketplace_country(marketplace_id)},
+                        "IsFulfilledByAmazon": o.fba,
+                        "IsBuyBoxWinner": o is winner,
+                        "PrimeInformation": {"IsPrime": o.fba, "IsNationalPrime": o.fba},
+                        "IsFeaturedMerchant": o.featured,
+                    }
+                    for o, price in offers
+                ],
+            }
+        },
+    }
+
+
+_COUNTRIES = {
+    "A1PA6795UKMFR9": "DE", "A1F83G8C2ARO7P": "GB", "A13V1IB3VIYZZH": "FR",
+    "APJ6JRA9NG5V4": "IT", "A1RKKUPIHCS9HS": "ES", "ATVPDKIKX0DER": "US",
+}
+
+
+def marketplace_country(marketplace_id: str) -> str:
+    return _COUNTRIES.get(marketplace_id, "US")
+
+
+# -- ORDER_CHANGE -----------------------------------------------------------------------
+
+
+def order_change(
+    *,
+    seller_id: str,
+    marketplace_id: str,
+    amazon_order_id: str,
+    order_item_id: str,
+    sku: str,
+    quantity: int,
+    purchased_at: datetime,
+    at: datetime,
+    order_status: str = "Unshipped",
+    fulfillment_type: str = "AFN",
+    notification_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``ORDER_CHANGE`` notification (order level) of a one-item order.
+
+    Shape as Amazon sends it (``domain/samples/real/order_change*.json``): the order's
+    status after the change, its items with ``SellerSKU`` and ``Quantity``. An FBA order
+    is ``AFN``; it turns ``Unshipped`` once paid (``Pending`` before), which is the
+    change the simulator emits, one per order.
+    """
+    published = at + timedelta(milliseconds=1500)
+    return {
+        "NotificationVersion": "1.0",
+        "NotificationType": "ORDER_CHANGE",
+        "PayloadVersion": "1.0",
+        "EventTime": _iso(at),
+        "Payload": {
+            "OrderChangeNotification": {
+                "NotificationLevel": "OrderLevel",
+                "SellerId": seller_id,
+                "AmazonOrderId": amazon_order_id,
+                "OrderChangeType": "OrderStatusChange",
+                "OrderChangeTrigger": {
+                    "TimeOfOrderChange": _iso(at),
+                    "ChangeReason": "Order Status Change",
+                },
+                "Summary": {
+                    "MarketplaceId": marketplace_id,
+                    "OrderStatus": order_status,
+                    "PurchaseDate": _iso(purchased_at),
+                    "DestinationPostalCode": None,
+                    "FulfillmentType": fulfillment_type,
+                    "OrderType": "StandardOrder",
+                    "OrderPrograms": [],
+                    "ShippingPrograms": [],
+                    "OrderItems": [{
+                        "OrderItemId": order_item_id,
+                        "SellerSKU": sku,
+                        "SupplySourceId": None,
+                        "Quantity": quantity,
+                    }],
+                },
+            }
+        },
+        "NotificationMetadata": {
+            "ApplicationId": APPLICATION_ID,
+            "SubscriptionId": "sim-subscription-order-change",
+            "PublishTime": _iso(published),
+            "NotificationId": notification_id or str(uuid.uuid4()),
+        },
+    }

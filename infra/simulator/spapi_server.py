@@ -368,6 +368,39 @@ class FakeSellingPartnerApi:
         with self.lock:
             self.report_contents[(seller_id, report_type)] = ReportContent(content, gzip)
 
+    def publish_report(
+        self,
+        seller_id: str,
+        report_type: str,
+        content: bytes | str,
+        *,
+        marketplace_ids: list[str],
+        created: datetime | None = None,
+        data_start: datetime | None = None,
+        data_end: datetime | None = None,
+    ) -> str:
+        """A report Amazon produces on its own schedule (settlements): already DONE, found
+        with ``getReports``, never requested. ``created`` defaults to now. Its report id."""
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        with self.lock:
+            report_id = self._next_id()
+            stamp = isoformat_utc(created) if created is not None else self._stamp()
+            document = self._new_document(
+                seller_id, data, "text/tab-separated-values;charset=UTF-8", kind="report")
+            report: dict[str, Any] = {
+                "reportId": report_id, "reportType": report_type,
+                "marketplaceIds": list(marketplace_ids), "createdTime": stamp,
+                "processingStartTime": stamp, "processingEndTime": stamp,
+                "processingStatus": "DONE", "reportDocumentId": document.document_id,
+                "_seller": seller_id, "_polls": 0,
+            }
+            if data_start is not None:
+                report["dataStartTime"] = isoformat_utc(data_start)
+            if data_end is not None:
+                report["dataEndTime"] = isoformat_utc(data_end)
+            self.reports[report_id] = report
+            return report_id
+
     def register_inbound_shipment(self, seller_id: str, shipment: Mapping[str, Any]) -> None:
         """An inbound shipment of ``seller_id``: Amazon's ``ShipmentData`` fields
         (``ShipmentId`` required; ``ShipmentStatus`` default CLOSED), ``LastUpdatedDate``
