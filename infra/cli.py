@@ -1,6 +1,6 @@
 """The ``sellerops`` command (DESIGN.md §3).
 
-    sellerops demo  [--seed 1] [--sellers 2] [--skus 50] [--days 14] [--json]
+    sellerops demo  [--seed 1] [--sellers 2] [--skus 50] [--days 14] [--json] [--record F]
     sellerops local [--port 3000]
     sellerops reprice replay --listings LISTINGS.csv --notifications FILE.jsonl [--json]
     sellerops audit --reports DIR [--as-of YYYY-MM-DD] [--costs COSTS.csv] [--json]
@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=_positive, default=14, help="simulated days (14)")
     demo.add_argument("--json", action="store_true", help="print one JSON document only")
     demo.add_argument("--out", default="out/demo", help="folder of the HTML report (out/demo)")
+    demo.add_argument("--record", metavar="FILE.jsonl", default=None,
+                      help="also write every notification sent, one JSON per line (the "
+                      "input of `sellerops reprice replay --notifications`)")
 
     local = commands.add_parser(
         "local", help="serve the whole stack on 127.0.0.1 until Ctrl-C (API, pollers, schedules)"
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(
             seed=args.seed, sellers=args.sellers, skus=args.skus, days=args.days,
-            as_json=args.json, out_dir=args.out,
+            as_json=args.json, out_dir=args.out, record=args.record,
         )
     if args.command == "local":
         from infra.local.server import run_local

@@ -8,11 +8,20 @@
    (``POST /sellers/me/connect`` → notification subscriptions and the first listings sync
    through the Reports API), leaves dry run and uploads its strategies as a Listings CSV
    (``POST /listings/import``).
+   Each seller also uploads its unit costs (``PUT /sellers/me/costs``), and the fake
+   Amazon holds its FBA history (:mod:`infra.simulator.fulfilment`: reports with planted
+   errors, settlements, inbound shipments).
 4. Compressed time, hour by hour: bots move, every offer change becomes an
-   ``ANY_OFFER_CHANGED`` notification on the price-notifications queue, the schedules
-   fire, queues drain (reprice → FIFO → publisher → SP-API), shoppers buy from whoever
-   holds the Buy Box at the prices Amazon shows.
-5. The same seeded market replayed with a naive "beat the lowest by 0.01 down to min"
+   ``ANY_OFFER_CHANGED`` notification (and, for the SKUs with a business price, a
+   ``B2B_ANY_OFFER_CHANGED``) on the price-notifications queue, the schedules fire,
+   queues drain (reprice → FIFO → publisher → SP-API), shoppers buy from whoever holds
+   the Buy Box at the prices Amazon shows; their orders (whole units of the market's
+   fractional sales) reach the stack as ``ORDER_CHANGE`` notifications and the
+   fulfilment's ledger.
+5. After the last hour the clock runs on to the next 03:00: the daily Lost & Found
+   schedule fires (AuditSchedulerFunction → audit-jobs queue → AuditFunction → Reports
+   API, Inbound API → Claims table); the claims found are read from the Claims table.
+6. The same seeded market replayed with a naive "beat the lowest by 0.01 down to min"
    repricer gives the baseline revenue.
 
 Progress goes to stderr; stdout gets the summary (or, with ``--json``, one JSON document).
@@ -33,14 +42,24 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from infra.simulator.fulfilment import Order, SellerFulfilment, fulfilment_for
 from infra.simulator.market import CENT, Market, Product, cents
-from infra.simulator.notifications import any_offer_changed, dumps
+from infra.simulator.notifications import (
+    any_offer_changed,
+    b2b_any_offer_changed,
+    dumps,
+    order_change,
+)
+from infra.simulator.recorder import NotificationRecorder
 
 MARKETPLACE_ID = "A1PA6795UKMFR9"  # amazon.de
 CURRENCY = "EUR"
 START = datetime(2026, 1, 5, tzinfo=UTC)
 LANGUAGES = ("de", "en", "fr", "it", "es")
 COUNTRIES = {"de": "DE", "en": "GB", "fr": "FR", "it": "IT", "es": "ES"}
+B2B_EVERY = 5  # every 5th SKU of a seller has a business price (Amazon Business)
+B2B_DISCOUNT = "3%"
+BOT_BUSINESS_DISCOUNT = Decimal("0.98")  # FBA competitors' business price vs. their B2C
 
 
 @dataclass
@@ -81,6 +100,15 @@ class DemoResult:
     baseline: Tally = field(default_factory=Tally)
     price_changes: int = 0
     notifications_sent: int = 0
+    notifications_by_type: dict[str, int] = field(default_factory=dict)
+    orders: int = 0
+    units_ordered: int = 0
+    orders_counted: int = 0
+    claims_count: int = 0
+    claims_value: Decimal = Decimal(0)
+    claims_by_category: dict[str, int] = field(default_factory=dict)
+    claims_planted: dict[str, int] = field(default_factory=dict)
+    recorded: str | None = None
     api_calls: int = 0
     throttled: int = 0
     accounts: list[dict[str, Any]] = field(default_factory=list)
@@ -104,11 +132,21 @@ class DemoResult:
             "price_changes": self.price_changes,
             "prices_out_of_bounds": self.ours.out_of_bounds,
             "notifications": self.notifications_sent,
+            "notifications_by_type": dict(sorted(self.notifications_by_type.items())),
+            "orders": self.orders,
+            "units_ordered": self.units_ordered,
+            "orders_counted": self.orders_counted,
             "api_calls": self.api_calls,
             "throttled": self.throttled,
-            # Lost & Found and the notification center join the demo with their issues.
-            "claims": {"count": 0, "value": "0.00", "by_category": {}},
+            "claims": {
+                "count": self.claims_count,
+                "value": str(cents(self.claims_value)),
+                "by_category": dict(sorted(self.claims_by_category.items())),
+            },
+            "claims_planted": dict(sorted(self.claims_planted.items())),
+            # The notification center joins the demo with its issue.
             "notifications_by_language": {},
+            "recorded": self.recorded,
             "accounts": self.accounts,
             "elapsed_seconds": round(self.seconds, 1),
             "report": str(report),
@@ -148,14 +186,29 @@ def seller_ids(count: int) -> list[str]:
     return [f"A{index + 1:02d}SIMSELLER" for index in range(count)]
 
 
-def listings_csv(products: list[Product]) -> str:
-    """The sellers' strategies in the Listings CSV format of DESIGN.md §3."""
-    lines = ["sku,asin,marketplace_id,condition,fulfillment,strategy,min_price,max_price,"
-             "currency,cost_floor"]
+def b2b_skus(products: list[Product]) -> set[tuple[str, str]]:
+    """(seller, SKU) of the products with a business price: every 5th SKU of a seller."""
+    found: set[tuple[str, str]] = set()
+    index: dict[str, int] = {}
     for p in products:
+        n = index.get(p.seller_id, 0)
+        index[p.seller_id] = n + 1
+        if n % B2B_EVERY == 0:
+            found.add((p.seller_id, p.sku))
+    return found
+
+
+def listings_csv(products: list[Product], b2b: set[tuple[str, str]] | None = None) -> str:
+    """The sellers' strategies in the Listings CSV format of DESIGN.md §3 (with
+    ``seller_id``, so one file can hold every seller: replay reads it too)."""
+    b2b = b2b_skus(products) if b2b is None else b2b
+    lines = ["seller_id,sku,asin,marketplace_id,condition,fulfillment,strategy,min_price,"
+             "max_price,currency,cost_floor,b2b_discount"]
+    for p in products:
+        discount = B2B_DISCOUNT if (p.seller_id, p.sku) in b2b else ""
         lines.append(
-            f"{p.sku},{p.asin},{MARKETPLACE_ID},new,FBA,buybox,{p.min_price},{p.max_price},"
-            f"{CURRENCY},{cents(p.cost * Decimal('1.15'))}"
+            f"{p.seller_id},{p.sku},{p.asin},{MARKETPLACE_ID},new,FBA,buybox,{p.min_price},"
+            f"{p.max_price},{CURRENCY},{cents(p.cost * Decimal('1.15'))},{discount}"
         )
     return "\n".join(lines) + "\n"
 
@@ -217,11 +270,20 @@ def run_baseline(seed: int, sellers: list[str], skus: int, hours: int) -> Tally:
 
 
 class Demo:
-    def __init__(self, seed: int, sellers: int, skus: int, days: int, log: TextIO) -> None:
+    def __init__(
+        self, seed: int, sellers: int, skus: int, days: int, log: TextIO,
+        record: str | Path | None = None,
+    ) -> None:
         self.result = DemoResult(seed=seed, days=days, sellers=sellers, skus=skus)
         self.seller_ids = seller_ids(sellers)
         self.market = Market(seed, self.seller_ids, skus, CURRENCY)
+        self.b2b = b2b_skus(self.market.products)
+        self.fulfilment: dict[str, SellerFulfilment] = fulfilment_for(
+            self.market.products, seed=seed, start=START, marketplace_id=MARKETPLACE_ID,
+            currency=CURRENCY)
         self.log = log
+        self.record = record
+        self.recorder = NotificationRecorder(None)
         self.sequence = 0
         self.our_changes: set[str] = set()  # ASINs whose price we changed in the last hour
 
@@ -234,7 +296,10 @@ class Demo:
 
         started = time.monotonic()
         hours = self.result.days * 24
-        with SimulatedAmazon() as amazon, contextlib.redirect_stdout(self.log):
+        self.recorder = NotificationRecorder(self.record)
+        if self.record:
+            self.result.recorded = str(Path(self.record).resolve())
+        with SimulatedAmazon() as amazon, contextlib.redirect_stdout(self.log), self.recorder:
             for product in self.market.products:
                 amazon.api.put_listing(
                     product.seller_id, product.sku, marketplace_id=MARKETPLACE_ID,
@@ -252,12 +317,18 @@ class Demo:
                     # from the last hour) reaches us as ANY_OFFER_CHANGED; the stack
                     # reacts within the hour; shoppers buy at the prices that then stand.
                     changed = self.market.move_bots() | self.our_changes
-                    self.send_notifications(sqs, queue_url, changed, local.clock.now())
+                    hour_start = local.clock.now()
+                    self.send_notifications(sqs, queue_url, changed, hour_start, amazon)
                     local.advance(timedelta(hours=1))
                     self.sync_prices(amazon)
-                    self.result.ours.add_hour(self.market, self.market.sell(changed))
+                    sold = self.market.sell(changed)
+                    self.result.ours.add_hour(self.market, sold)
+                    # The hour's orders reach the stack (processed with the next hour's
+                    # notifications) and the fulfilment's ledger.
+                    self.send_orders(sqs, queue_url, hour_start, sold.units)
                     self.record_series(hour)
                     progress.update(hour + 1, f"{len(changed)} offers changed")
+                self.audit(local)
             self.result.api_calls = amazon.api.api_calls()
             self.result.throttled = amazon.api.throttled()
         progress.done()
@@ -277,6 +348,8 @@ class Demo:
                 "GET_MERCHANT_LISTINGS_ALL_DATA", merchant_listings_report(products),
                 seller_id=seller_id,
             )
+            fulfilment = self.fulfilment[seller_id]
+            fulfilment.register(amazon.api)
             token = local.issue_token(seller_id)
             language = LANGUAGES[index % len(LANGUAGES)]
             account = {
@@ -290,7 +363,11 @@ class Demo:
             ), 202)
             local.drain()
             _expect(local.request(
-                "POST", "/listings/import", token=token, body=listings_csv(products),
+                "POST", "/listings/import", token=token,
+                body=listings_csv(products, self.b2b), headers={"Content-Type": "text/csv"},
+            ), 200, 201)
+            _expect(local.request(
+                "PUT", "/sellers/me/costs", token=token, body=fulfilment.costs_csv(),
                 headers={"Content-Type": "text/csv"},
             ), 200, 201)
             _expect(local.request(
@@ -310,27 +387,135 @@ class Demo:
                 self.result.price_changes += 1
                 self.our_changes.add(product.asin)
 
+    def _next_id(self) -> str:
+        self.sequence += 1
+        return f"sim-{self.result.seed}-{self.sequence:08d}"
+
+    def _send(self, sqs: Any, queue_url: str, bodies: list[dict[str, Any]]) -> None:
+        """Onto the price-notifications queue (batches of 10), and into the recording."""
+        for start in range(0, len(bodies), 10):
+            entries = []
+            for body in bodies[start:start + 10]:
+                text = dumps(body)
+                self.recorder.record(text)
+                kind = body["NotificationType"]
+                self.result.notifications_by_type[kind] = (
+                    self.result.notifications_by_type.get(kind, 0) + 1)
+                entries.append({"Id": str(len(entries)), "MessageBody": text})
+            sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        self.result.notifications_sent = self.sequence
+
+    def business_prices(self, amazon: Any, product: Product) -> dict[str, Decimal]:
+        """Business prices on Amazon Business: ours as the repricer set it (else our B2C
+        price), FBA competitors' a little under their B2C price; FBM bots sell no B2B."""
+        ours = amazon.api.our_price(product.seller_id, product.sku, audience="B2B")
+        prices = {product.seller_id: Decimal(str(ours)) if ours is not None
+                  else product.ours.price}
+        for bot in product.bots:
+            if bot.offer.fba:
+                prices[bot.offer.seller_id] = cents(bot.offer.price * BOT_BUSINESS_DISCOUNT)
+        return prices
+
     def send_notifications(
-        self, sqs: Any, queue_url: str, asins: set[str], now: datetime
+        self, sqs: Any, queue_url: str, asins: set[str], now: datetime, amazon: Any = None,
     ) -> None:
-        entries = []
+        bodies = []
         for product in self.market.products:
             if product.asin not in asins:
                 continue
-            self.sequence += 1
-            body = any_offer_changed(
+            bodies.append(any_offer_changed(
                 product, marketplace_id=MARKETPLACE_ID, currency=CURRENCY,
-                at=now + timedelta(seconds=1), notification_id=(
-                    f"sim-{self.result.seed}-{self.sequence:08d}"
-                ),
-            )
-            entries.append({"Id": str(len(entries)), "MessageBody": dumps(body)})
-            if len(entries) == 10:
-                sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-                entries = []
-        if entries:
-            sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-        self.result.notifications_sent = self.sequence
+                at=now + timedelta(seconds=1), notification_id=self._next_id(),
+            ))
+            if amazon is not None and (product.seller_id, product.sku) in self.b2b:
+                # A separate event a moment later (its TimeOfOfferChange is newer).
+                bodies.append(b2b_any_offer_changed(
+                    product, self.business_prices(amazon, product),
+                    marketplace_id=MARKETPLACE_ID, currency=CURRENCY,
+                    at=now + timedelta(seconds=2), notification_id=self._next_id(),
+                ))
+        self._send(sqs, queue_url, bodies)
+
+    def send_orders(
+        self, sqs: Any, queue_url: str, hour_start: datetime, units: dict[str, Decimal],
+    ) -> None:
+        """The hour's whole units become orders: one ORDER_CHANGE (Unshipped) each."""
+        bodies = []
+        for seller_id, fulfilment in self.fulfilment.items():
+            own = {p.sku: units.get(p.sku, Decimal(0)) for p in fulfilment.products}
+            orders: list[Order] = fulfilment.record_hour(hour_start, own)
+            for order in orders:
+                self.result.orders += 1
+                self.result.units_ordered += order.quantity
+                bodies.append(order_change(
+                    seller_id=seller_id, marketplace_id=MARKETPLACE_ID,
+                    amazon_order_id=order.amazon_order_id, order_item_id=order.order_item_id,
+                    sku=order.sku, quantity=order.quantity, purchased_at=order.purchased_at,
+                    at=order.purchased_at + timedelta(minutes=2),
+                    notification_id=self._next_id(),
+                ))
+        self._send(sqs, queue_url, bodies)
+
+    def audit(self, local: Any) -> None:
+        """Run on to the next 03:00: the daily Lost & Found schedule audits every seller
+        through the stack; then read the Claims table and count the orders the Repricer
+        recorded."""
+        now = local.clock.now()
+        due = now.replace(hour=3, minute=0, second=0, microsecond=0)
+        if due <= now:
+            due += timedelta(days=1)
+        local.advance(due - now + timedelta(minutes=1))
+        local.drain()
+        from functions.core.repositories.claims import ClaimRepository
+
+        dynamo = local.stack.aws("dynamodb")
+        claims = ClaimRepository(local.stack.table_name("ClaimsTable"), client=dynamo)
+        by_category: dict[str, int] = {}
+        planted: dict[str, int] = {}
+        for seller_id in self.seller_ids:
+            token: str | None = None
+            while True:
+                page = claims.list_for_seller(seller_id, limit=100, next_token=token)
+                for claim in page.items:
+                    category = str(claim.category)
+                    by_category[category] = by_category.get(category, 0) + 1
+                    self.result.claims_count += 1
+                    if claim.amount is not None:
+                        self.result.claims_value += claim.amount.amount
+                token = page.next_token
+                if not token:
+                    break
+            for category, count in self.fulfilment[seller_id].expected_claims().items():
+                planted[category] = planted.get(category, 0) + count
+        self.result.claims_by_category = by_category
+        self.result.claims_planted = planted
+        self.result.orders_counted = self.count_orders(dynamo, local)
+        self.say(f"audit: {self.result.claims_count} claims, {cents(self.result.claims_value)} "
+                 f"{CURRENCY} ({by_category}); planted {planted}")
+
+    def count_orders(self, dynamo: Any, local: Any) -> int:
+        """ORDER_CHANGE items the Repricer counted into sales (its ``order`` history)."""
+        from functions.core.repositories.price_history import history_pk
+
+        table = local.stack.table_name("PriceHistoryTable")
+        total = 0
+        for product in self.market.products:
+            query: dict[str, Any] = {
+                "TableName": table, "KeyConditionExpression": "pk = :pk",
+                "FilterExpression": "#kind = :order",
+                "ExpressionAttributeNames": {"#kind": "kind"},
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": history_pk(product.seller_id, MARKETPLACE_ID, product.sku)},
+                    ":order": {"S": "order"}},
+                "Select": "COUNT",
+            }
+            while True:
+                page = dynamo.query(**query)
+                total += page["Count"]
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return total
 
     def record_series(self, hour: int) -> None:
         for product in self.market.products[:6]:
@@ -371,11 +556,20 @@ def write_report(result: DemoResult, summary: dict[str, Any], out_dir: Path) -> 
         for k, v in summary.items() if k not in {"accounts"}
     )
     charts = "".join(_chart(sku, points) for sku, points in result.series.items())
+    claims = summary.get("claims") or {}
+    claim_rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{v}</td>"
+        f"<td>{(summary.get('claims_planted') or {}).get(k, 0)}</td></tr>"
+        for k, v in (claims.get("by_category") or {}).items())
     path.write_text(
         "<!doctype html><meta charset=utf-8><title>sellerops demo</title>"
         "<style>body{font:14px system-ui;margin:2em}td,th{padding:2px 8px;text-align:left}"
         "svg{border:1px solid #ddd;margin:4px}</style>"
         f"<h1>sellerops demo — seed {result.seed}</h1><table>{rows}</table>"
+        f"<h2>Lost &amp; Found: {claims.get('count', 0)} claims worth "
+        f"{html.escape(str(claims.get('value', '0.00')))} {CURRENCY}</h2>"
+        "<table><tr><th>category</th><th>found</th><th>planted</th></tr>"
+        f"{claim_rows}</table>"
         "<h2>Our price (blue) and the Buy Box price (orange), per hour</h2>"
         f"{charts}",
         encoding="utf-8",
@@ -420,15 +614,24 @@ def print_summary(summary: dict[str, Any], out: TextIO) -> None:
         f"  average price / max  {summary['average_price_vs_max']:.1%}",
         f"  price changes        {summary['price_changes']} live on Amazon, "
         f"{summary['prices_out_of_bounds']} outside [min, max]",
-        f"  notifications        {summary['notifications']} ANY_OFFER_CHANGED",
+        f"  notifications        {summary['notifications']} ("
+        + ", ".join(f"{v} {k}" for k, v in summary["notifications_by_type"].items()) + ")",
+        f"  orders               {summary['orders']} ({summary['units_ordered']} units); "
+        f"{summary['orders_counted']} counted into sales by the Repricer",
         f"  SP-API calls         {summary['api_calls']} ({summary['throttled']} throttled, 429)",
-        f"  claims               {summary['claims']['count']} "
-        "(Lost & Found joins the demo with its issue)",
+        f"  claims found         {summary['claims']['count']} worth "
+        f"{summary['claims']['value']} {CURRENCY}: "
+        + (", ".join(f"{k} {v}" for k, v in summary["claims"]["by_category"].items())
+           or "none")
+        + f" (planted: {sum(summary['claims_planted'].values())})",
         "  notifications by language: "
         + (", ".join(f"{k} {v}" for k, v in summary["notifications_by_language"].items())
            or "none yet (notification center joins with its issue)"),
         f"  report               {summary['report']}",
     ]
+    if summary.get("recorded"):
+        lines.append(f"  notifications recorded to {summary['recorded']} "
+                     "(sellerops reprice replay --notifications)")
     print("\n".join(lines), file=out)
 
 
@@ -449,13 +652,14 @@ def _logging_to(stream: TextIO) -> Any:
 
 
 def run_demo(
-    *, seed: int, sellers: int, skus: int, days: int, as_json: bool, out_dir: str
+    *, seed: int, sellers: int, skus: int, days: int, as_json: bool, out_dir: str,
+    record: str | None = None,
 ) -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "handlers.log"
     with log_path.open("w", encoding="utf-8") as log, _logging_to(log):
-        demo = Demo(seed, sellers, skus, days, log)
+        demo = Demo(seed, sellers, skus, days, log, record=record)
         progress = Progress(days * 24, sys.stderr, enabled=sys.stderr.isatty())
         if not as_json:
             print(f"sellerops demo: provisioning the local stack, {sellers} sellers x {skus} "
