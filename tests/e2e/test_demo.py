@@ -24,7 +24,7 @@ def demo(tmp_path_factory):
     buffer = io.StringIO()
     with redirect_stdout(buffer):
         code = main(["demo", "--json", "--sellers", "2", "--skus", "3", "--days", "1",
-                     "--seed", "5", "--out", str(out)])
+                     "--seed", "5", "--out", str(out), "--record", str(out / "rec.jsonl")])
     return code, buffer.getvalue(), out
 
 
@@ -55,3 +55,44 @@ def test_writes_the_html_report_and_handler_log(demo):
     page = report.read_text(encoding="utf-8")
     assert "<svg" in page and "buy_box_share" in page
     assert (demo[2] / "handlers.log").stat().st_size > 0
+
+
+def test_lost_and_found_finds_the_planted_errors_through_the_stack(demo):
+    summary = json.loads(demo[1])
+    claims = summary["claims"]
+    assert claims["count"] > 0 and Decimal(claims["value"]) > 0
+    assert claims["by_category"] == summary["claims_planted"]  # exactly what was planted
+    assert set(claims["by_category"]) == {
+        "lost_warehouse", "damaged_warehouse", "return_not_received", "inbound_shortfall",
+        "fee_overcharge"}
+
+
+def test_orders_reach_the_repricer_as_order_change_and_b2b_offers_too(demo):
+    summary = json.loads(demo[1])
+    by_type = summary["notifications_by_type"]
+    assert by_type["ORDER_CHANGE"] == summary["orders"] > 0
+    assert summary["orders_counted"] == summary["orders"]  # every order counted as sales
+    assert by_type["B2B_ANY_OFFER_CHANGED"] > 0 and by_type["ANY_OFFER_CHANGED"] > 0
+    assert sum(by_type.values()) == summary["notifications"]
+
+
+def test_the_recording_replays_without_errors(demo, tmp_path):
+    from functions.reprice.replay import run_replay
+    from infra.demo import CURRENCY, b2b_skus, listings_csv, seller_ids
+    from infra.simulator.market import Market
+
+    summary = json.loads(demo[1])
+    recording = Path(summary["recorded"])
+    lines = recording.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == summary["notifications"]
+    market = Market(5, seller_ids(2), 3, CURRENCY)
+    listings = tmp_path / "listings.csv"
+    listings.write_text(listings_csv(market.products, b2b_skus(market.products)))
+    import io
+
+    out = io.StringIO()
+    assert run_replay(str(listings), str(recording), as_json=True, out=out,
+                      err=io.StringIO()) == 0
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert {r["line"] for r in rows} == set(range(1, len(lines) + 1))
+    assert not [r for r in rows if r["action"] == "error"]
