@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import Logger
-from aws_lambda_powertools.metrics import Metrics
+from aws_lambda_powertools.metrics import EphemeralMetrics, Metrics, MetricUnit
 
 from functions.core.settings import BaseConfig, load_settings
 
@@ -81,6 +81,8 @@ class Counts:
     def __init__(self) -> None:
         self.plain: Counter[str] = Counter()
         self.dimensioned: Counter[tuple[str, str, str]] = Counter()
+        # (namespace, service, default dimensions, dimension, value) → its EMF writer
+        self._writers: dict[tuple[Any, ...], EphemeralMetrics] = {}
 
     def add(self, name: str, value: int = 1, **dimension: str) -> None:
         if len(dimension) > 1:
@@ -98,21 +100,38 @@ class Counts:
         return self.plain[name]
 
     def flush(self, metrics: Metrics) -> None:
-        from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
+        """Plain counters as one EMF document of ``metrics``; each dimensioned counter as
+        its own document (``metrics``' default dimensions, ``service``, its dimension),
+        written by an ``EphemeralMetrics`` kept per dimension value: the same document
+        ``single_metric`` writes, without building a new metrics provider each time."""
         for name, value in sorted(self.plain.items()):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         if metrics.metric_set:
             metrics.flush_metrics()
         for (name, key, label), value in sorted(self.dimensioned.items()):
-            with single_metric(
-                name=name, unit=MetricUnit.Count, value=value, namespace=metrics.namespace,
-                default_dimensions=metrics.default_dimensions,
-            ) as metric:
-                metric.add_dimension(name="service", value=metrics.service or "")
-                metric.add_dimension(name=key, value=label)
+            writer = self._writer(metrics, key, label)
+            writer.add_metric(name=name, unit=MetricUnit.Count, value=value)
+            writer.flush_metrics()
         self.plain.clear()
         self.dimensioned.clear()
+
+    def _writer(self, metrics: Metrics, key: str, label: str) -> EphemeralMetrics:
+        """The EMF writer of one dimension value; its dimensions are default dimensions,
+        which Powertools puts back after every flush."""
+        defaults = metrics.default_dimensions
+        cache_key = (metrics.namespace, metrics.service, tuple(defaults.items()), key, label)
+        writer = self._writers.get(cache_key)
+        if writer is None:
+            if len(self._writers) >= _WRITERS:
+                self._writers.clear()
+            writer = EphemeralMetrics(namespace=metrics.namespace)
+            writer.set_default_dimensions(
+                **{**defaults, "service": metrics.service or "", key: label})
+            self._writers[cache_key] = writer
+        return writer
+
+
+_WRITERS = 500  # EMF writers kept (one per dimension value seen)
 
 
 def process_sqs_batch(

@@ -171,16 +171,19 @@ def record_handler(record: SQSRecord) -> str:
         raise
     kind = notification.notification_type
     counts.add("Notifications", NotificationType=kind)
-    logger.append_keys(notification_id=notification.notification_id, notification_type=kind)
+    keys: dict[str, Any] = {"notification_id": notification.notification_id,
+                            "notification_type": kind}
     if not notification.is_handled:
+        logger.append_keys(**keys)
         counts.add("UnhandledNotifications")
         logger.info("notification type %s is not handled by the Repricer: acknowledged", kind)
         return "unhandled"
     payload = notification.offer_change
     if payload is not None:
-        logger.append_keys(seller_id=payload.seller_id, asin=payload.asin)
+        keys.update(seller_id=payload.seller_id, asin=payload.asin)
     elif notification.order_change is not None:
-        logger.append_keys(seller_id=notification.order_change.seller_id)
+        keys["seller_id"] = notification.order_change.seller_id
+    logger.append_keys(**keys)
     rt = runtime()
     try:
         result = rt.apply(

@@ -16,9 +16,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -319,49 +320,67 @@ class ListingConfig(BaseModel):
         return self
 
     # -- money views ----------------------------------------------------------------------
+    # The views below are derived from fields only, and the model is frozen: each is
+    # computed on first use and kept in the instance (``cached_property``; pydantic leaves
+    # such names out of the fields, dumps and comparisons). The Repricer keeps one config
+    # per SKU while its stored strategy stays the same, and the engine reads these several
+    # times per decision. :meth:`model_copy` drops them when fields change. They read
+    # fields this model validated (positive finite Decimals, a known currency), so their
+    # Money skips re-validation.
     def money(self, amount: Decimal) -> Money:
         return Money(amount, self.currency)
 
-    @property
+    @cached_property
     def tick(self) -> Decimal:
         return tick(self.currency)
 
-    # The views below read fields this model validated (positive finite Decimals, a known
-    # currency), so their Money skips re-validation: the engine reads them several times
-    # per decision.
-    @property
+    @cached_property
     def min(self) -> Money:
         return Money._trusted(self.min_price, self.currency)
 
-    @property
+    @cached_property
     def max(self) -> Money:
         """Highest price, on the currency's tick (rounded down)."""
         return Money._trusted(self.max_price.quantize(self.tick, rounding=ROUND_FLOOR),
                               self.currency)
 
-    @property
+    @cached_property
     def floor(self) -> Money:
         """Lowest price: max(min_price, cost_floor), on the tick (rounded up)."""
         lowest = max(self.min_price, self.cost_floor or self.min_price)
         return Money._trusted(lowest.quantize(self.tick, rounding=ROUND_CEILING), self.currency)
 
-    @property
+    @cached_property
     def configured_current(self) -> Money | None:
         if self.current_price is None:
             return None
         return Money._trusted(self.current_price, self.currency)
 
-    @property
+    @cached_property
     def amazon_ids(self) -> frozenset[str]:
         if self.amazon_seller_ids:
             return frozenset(self.amazon_seller_ids)
         known = AMAZON_RETAIL_SELLER_IDS.get(self.marketplace_id)
         return frozenset({known} if known else ())
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str, str]:
         """(seller_id or "", marketplace_id, sku): unique per seller account."""
         return (self.seller_id or "", self.marketplace_id, self.sku)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None,
+                   deep: bool = False) -> ListingConfig:
+        """``BaseModel.model_copy``, without the derived views computed for the original
+        when ``update`` changes fields (they are computed again from the copy's)."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update:
+            for name in _DERIVED:
+                copied.__dict__.pop(name, None)
+        return copied
+
+
+_DERIVED = tuple(name for name, value in vars(ListingConfig).items()
+                 if isinstance(value, cached_property))
 
 
 def _decimals(value: Decimal) -> int:

@@ -83,11 +83,12 @@ class MarketView:
     def our_offset(self) -> Money | None:
         """Our shipping − points (landed = listing + offset), when our offer is visible."""
         offer = self.our_offer
-        if offer is None or offer.listing_price is None or offer.landed is None:
+        if offer is None or offer.listing_price is None:
             return None
-        if offer.listing_price.currency != self.currency:
+        landed = offer.landed  # computed on each access: once
+        if landed is None or offer.listing_price.currency != self.currency:
             return None
-        return offer.landed - offer.listing_price
+        return landed - offer.listing_price
 
     def cheapest_above(self, landed: Money) -> Competitor | None:
         for competitor in self.competitors:

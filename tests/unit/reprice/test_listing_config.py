@@ -185,3 +185,52 @@ def test_load_from_file(tmp_path):
     path = tmp_path / "listings.csv"
     path.write_text(f"{HEADER}\n{ROW}\n", encoding="utf-8-sig")
     assert load_listings_csv(str(path))[0].sku == "SKU-1"
+
+
+# -- derived views, cached per instance ----------------------------------------------------
+def _config(**overrides: object) -> ListingConfig:
+    base = {"sku": "SKU-1", "asin": "B0EXAMPLE01", "marketplace_id": "ATVPDKIKX0DER",
+            "condition": "new", "fulfillment": "FBA", "strategy": "buybox",
+            "min_price": "20.00", "max_price": "30.00", "currency": "USD",
+            "current_price": "25.00", "cost_floor": "21.00"}
+    return ListingConfig.model_validate({**base, **overrides})
+
+
+def test_derived_views_are_computed_from_the_fields():
+    cfg = _config()
+    assert cfg.min == Money(Decimal("20.00"), "USD")
+    assert cfg.max == Money(Decimal("30.00"), "USD")
+    assert cfg.floor == Money(Decimal("21.00"), "USD")  # max(min_price, cost_floor)
+    assert cfg.configured_current == Money(Decimal("25.00"), "USD")
+    assert cfg.tick == Decimal("0.01")
+    assert cfg.key == ("", "ATVPDKIKX0DER", "SKU-1")
+    assert cfg.amazon_ids  # Amazon's retail seller id on .com
+
+
+def test_cached_views_stay_out_of_dumps_and_comparisons():
+    cfg = _config()
+    fresh = _config()
+    _ = (cfg.min, cfg.max, cfg.floor, cfg.tick, cfg.key, cfg.amazon_ids, cfg.configured_current)
+    assert cfg.model_dump() == fresh.model_dump()
+    assert cfg == fresh and fresh == cfg
+
+
+def test_model_copy_with_changed_fields_does_not_keep_stale_views():
+    cfg = _config()
+    _ = (cfg.min, cfg.max, cfg.floor, cfg.tick, cfg.key, cfg.amazon_ids, cfg.configured_current)
+    changed = cfg.model_copy(update={
+        "min_price": Decimal("22.4"), "max_price": Decimal("40.7"), "cost_floor": None,
+        "current_price": None, "currency": "JPY", "sku": "SKU-2",
+        "marketplace_id": "A1VC38T7YXB528", "amazon_seller_ids": ("AMAZONJP",),
+    })
+    assert changed.min == Money(Decimal("22.4"), "JPY")
+    assert changed.max == Money(Decimal("40"), "JPY")  # on the yen tick, rounded down
+    assert changed.floor == Money(Decimal("23"), "JPY")  # rounded up
+    assert changed.tick == Decimal("1")
+    assert changed.configured_current is None
+    assert changed.key == ("", "A1VC38T7YXB528", "SKU-2")
+    assert changed.amazon_ids == frozenset({"AMAZONJP"})
+    # the original keeps its own
+    assert cfg.max == Money(Decimal("30.00"), "USD") and cfg.key[2] == "SKU-1"
+    # a plain copy keeps the views (same fields)
+    assert cfg.model_copy().floor == cfg.floor
