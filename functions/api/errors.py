@@ -43,3 +43,13 @@ class InvalidInput(ApiError, ValueError):
 
 class UnsupportedMediaType(ApiError):
     """The request body's Content-Type is not one the route reads (HTTP 415)."""
+
+
+def require_media_type(headers: dict[str, str], allowed: tuple[str, ...], what: str) -> None:
+    """Raise :class:`UnsupportedMediaType` unless the request's Content-Type (parameters
+    such as ``charset`` ignored) is one of ``allowed``; ``what`` names the body expected."""
+    content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type not in allowed:
+        raise UnsupportedMediaType(
+            f"send {what} with Content-Type text/csv, not {content_type or 'nothing'}"
+        )

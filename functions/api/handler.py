@@ -101,14 +101,14 @@ def _invalid_input(error: InvalidInput) -> Response:
     return _error(HTTPStatus.UNPROCESSABLE_ENTITY, str(error), details)
 
 
-@app.exception_handler(ListingsCsvError)
-def _invalid_csv(error: ListingsCsvError) -> Response:
+def _csv_problems(what: str, found: Sequence[tuple[int, str | None, str]]) -> Response:
+    """422 listing every problem of an uploaded CSV (``what``: how the file is called)."""
     problems = [
         CsvProblem(line=line, column=column, field=column or "body", message=message)
-        for line, column, message in error.problems
+        for line, column, message in found
     ]
     body = CsvErrorResponse(
-        message=f"invalid listings CSV ({len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        message=f"invalid {what} ({len(problems)} problem{'s' if len(problems) != 1 else ''}"
         "): nothing was imported",
         errors=problems,
     )
@@ -117,24 +117,16 @@ def _invalid_csv(error: ListingsCsvError) -> Response:
         content_type=content_types.APPLICATION_JSON,
         body=body.model_dump(mode="json"),
     )
+
+
+@app.exception_handler(ListingsCsvError)
+def _invalid_csv(error: ListingsCsvError) -> Response:
+    return _csv_problems("listings CSV", error.problems)
 
 
 @app.exception_handler(CostsCsvError)
 def _invalid_costs(error: CostsCsvError) -> Response:
-    problems = [
-        CsvProblem(line=line, column=column, field=column or "body", message=message)
-        for line, column, message in error.problems
-    ]
-    body = CsvErrorResponse(
-        message=f"invalid cost sheet ({len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        "): nothing was imported",
-        errors=problems,
-    )
-    return Response(
-        status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
-        content_type=content_types.APPLICATION_JSON,
-        body=body.model_dump(mode="json"),
-    )
+    return _csv_problems("cost sheet", error.problems)
 
 
 @app.exception_handler(UnsupportedMediaType)

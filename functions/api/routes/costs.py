@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.api.cost_models import CostsImported, UnitCostOut, UnitCostPage
 from functions.api.dependencies import unit_costs_repository
-from functions.api.errors import UnsupportedMediaType
+from functions.api.errors import require_media_type
 from functions.api.identity import Caller, current_caller
 from functions.api.logic import costs as logic
 from functions.api.observability import metrics
@@ -62,11 +62,7 @@ _CSV_EXAMPLE = "sku,unit_cost,currency\nMUG-BLU-12,5.00,USD\nMUG-BLU-12,4.60,EUR
 )
 def put_my_costs(caller: CurrentCaller, costs: Costs) -> CostsImported:
     event = router.current_event
-    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type not in CSV_MEDIA_TYPES:
-        raise UnsupportedMediaType(
-            f"send the cost sheet with Content-Type text/csv, not {content_type or 'nothing'}"
-        )
+    require_media_type(event.headers, CSV_MEDIA_TYPES, "the cost sheet")
     written = logic.import_costs(costs, caller, event.decoded_body or "")
     metrics.add_metric(name="UnitCostsImported", unit="Count", value=written.total)
     return CostsImported(created=written.created, updated=written.updated,

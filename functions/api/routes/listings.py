@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from functions.api.dependencies import listings_repository, price_history_repository
-from functions.api.errors import InvalidInput, UnsupportedMediaType
+from functions.api.errors import InvalidInput, require_media_type
 from functions.api.identity import Caller, current_caller
 from functions.api.logic import listings as logic
 from functions.api.observability import metrics
@@ -121,11 +121,7 @@ def list_listings(
 )
 def import_listings(caller: CurrentCaller, listings: Listings) -> ImportResult:
     event = router.current_event
-    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type not in CSV_MEDIA_TYPES:
-        raise UnsupportedMediaType(
-            f"send the Listings CSV with Content-Type text/csv, not {content_type or 'nothing'}"
-        )
+    require_media_type(event.headers, CSV_MEDIA_TYPES, "the Listings CSV")
     counts = logic.import_listings(listings, caller, event.decoded_body or "")
     metrics.add_metric(name="ListingsImported", unit="Count", value=counts.total)
     return ImportResult(created=counts.created, updated=counts.updated, total=counts.total)
