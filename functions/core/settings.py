@@ -7,7 +7,7 @@ variable in one error instead of failing on the first ``os.environ[...]``.
 
 from __future__ import annotations
 
-from functools import cache
+import os
 from typing import TypeVar
 
 from pydantic import Field, ValidationError
@@ -72,7 +72,41 @@ def load_settings(config_class: type[Config]) -> Config:
         ) from None
 
 
-@cache
+def _variables_of(config_class: type[BaseSettings]) -> frozenset[str]:
+    """The (lower-case) environment variable names ``config_class`` reads."""
+    names = _VARIABLES.get(config_class)
+    if names is None:
+        names = _VARIABLES[config_class] = frozenset(
+            name.lower() for name in config_class.model_fields
+        )
+    return names
+
+
 def cached_settings(config_class: type[Config]) -> Config:
-    """:func:`load_settings`, once per process (Lambda reuses the environment)."""
-    return load_settings(config_class)
+    """:func:`load_settings`, once per process and environment.
+
+    In Lambda the environment never changes, so this reads it once. The cache key also
+    holds the values of the variables ``config_class`` reads, so a process whose
+    environment does change (the local stack runs every function in one process, each
+    with its own variables) gets the settings of the environment it runs in, and the same
+    object again whenever that environment comes back: whatever is built from it (clients,
+    repositories) can be kept as long as the settings object stays the same.
+    """
+    names = _variables_of(config_class)
+    key = (config_class, tuple(sorted(
+        (name.lower(), value) for name, value in os.environ.items()
+        if name.lower() in names
+    )))
+    settings = _SETTINGS.get(key)
+    if settings is None:
+        settings = _SETTINGS[key] = load_settings(config_class)
+    return settings  # type: ignore[return-value]
+
+
+def _clear_settings() -> None:
+    _SETTINGS.clear()
+
+
+_SETTINGS: dict[tuple[type[BaseSettings], tuple[tuple[str, str], ...]], BaseSettings] = {}
+_VARIABLES: dict[type[BaseSettings], frozenset[str]] = {}
+cached_settings.cache_clear = _clear_settings  # type: ignore[attr-defined]

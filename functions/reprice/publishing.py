@@ -794,7 +794,7 @@ class TableSwitches:
         self, seller_id: str, marketplace_id: str, skus: Sequence[str]
     ) -> dict[str, ListingSwitches]:
         from functions.core.repositories.dynamo import from_item
-        from functions.core.repositories.listings import listing_pk
+        from functions.core.repositories.listings import listing_pk, load_json_attribute
 
         repo = self.listings_repository
         pk = listing_pk(seller_id, marketplace_id)
@@ -806,14 +806,14 @@ class TableSwitches:
             request: dict[str, Any] = {repo.table_name: {
                 "Keys": keys,
                 "ConsistentRead": True,
-                "ProjectionExpression": "sku, paused, dry_run, #st.last_change_at",
+                "ProjectionExpression": "sku, paused, dry_run, #st",
                 "ExpressionAttributeNames": {"#st": "state"},
             }}
             for _attempt in range(8):
                 response = repo.client.batch_get_item(RequestItems=request)
                 for raw in response.get("Responses", {}).get(repo.table_name, []):
                     values = from_item(raw)
-                    changed = (values.get("state") or {}).get("last_change_at")
+                    changed = load_json_attribute(values.get("state")).get("last_change_at")
                     found[values["sku"]] = ListingSwitches(
                         paused=bool(values.get("paused", False)),
                         dry_run=bool(values.get("dry_run", False)),

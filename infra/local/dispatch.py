@@ -15,10 +15,13 @@ handler and calls it with the event, the way the Lambda runtime would:
 Caveats (documented in docs/LOCAL-STACK.md): ``os.environ`` is process-wide, so invocations
 are serialised by a lock; a handler module is imported once per process (like one warm
 Lambda container), with the environment of the first function that imports it, so
-module-level caches see that environment — the dispatcher resets the known ones
-(:data:`ENVIRONMENT_CACHES`: ``functions.core.settings.cached_settings`` and the API's
-repositories) whenever it switches functions, and callers can register more with
-:meth:`Dispatcher.add_cache_reset`.
+module-level caches see that environment. ``functions.core.settings.cached_settings`` keys
+its cache on the variables each settings class reads, so every function gets the settings
+of its own environment and keeps what is built from them (clients, repositories) across
+invocations, like a warm container; the dispatcher clears it once, before its first
+invocation (a new stack). Caches that do not follow the environment
+(:data:`ENVIRONMENT_CACHES`: the API's repositories) are reset whenever it switches
+functions, and callers can register more with :meth:`Dispatcher.add_cache_reset`.
 """
 
 from __future__ import annotations
@@ -119,13 +122,21 @@ LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
 # arguments). They are reset whenever the dispatcher switches to another function (and
 # before a dispatcher's first invocation), if their module has been imported.
 ENVIRONMENT_CACHES: list[tuple[str, str, tuple[Any, ...]]] = [
-    ("functions.core.settings", "cached_settings.cache_clear", ()),
     ("functions.api.dependencies", "use", ()),
+]
+# Caches keyed on the environment itself: reset only before a dispatcher's first
+# invocation (what they built belongs to the previous stack).
+STACK_CACHES: list[tuple[str, str, tuple[Any, ...]]] = [
+    ("functions.core.settings", "cached_settings.cache_clear", ()),
 ]
 
 
 def _reset_environment_caches() -> None:
-    for module_name, path, arguments in ENVIRONMENT_CACHES:
+    _reset(ENVIRONMENT_CACHES)
+
+
+def _reset(caches: list[tuple[str, str, tuple[Any, ...]]]) -> None:
+    for module_name, path, arguments in caches:
         target: Any = sys.modules.get(module_name)
         for part in path.split("."):
             target = getattr(target, part, None)
@@ -233,6 +244,8 @@ class Dispatcher:
         request_id = str(uuid.uuid4())
         invocation = Invocation(spec.logical_id, request_id, event)
         with self._lock:
+            if self._last_function is None:
+                _reset(STACK_CACHES)
             if self._last_function != spec.logical_id:
                 for reset in self._cache_resets:
                     reset()

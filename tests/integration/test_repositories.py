@@ -7,6 +7,7 @@ index that drifts from what the repositories query fails here.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -38,7 +39,7 @@ from functions.core.repositories.dynamo import (
     iso_utc,
     to_attribute,
 )
-from functions.core.repositories.listings import Listing, ListingRepository
+from functions.core.repositories.listings import Listing, ListingRepository, listing_to_item
 from functions.core.repositories.price_history import PriceHistoryRepository
 from functions.core.repositories.tables import create_tables, table_definitions
 from infra.template import TEMPLATE_PATH, load_transformed
@@ -255,6 +256,47 @@ def test_listing_round_trip_keeps_decimal_text_exactly(dynamodb: Any) -> None:
     )["Item"]
     assert item["asin_key"] == {"S": f"SELLER1#{DE}#B00TEST001"}
     assert item["version"] == {"N": "1"}
+
+
+def test_strategy_and_state_are_stored_as_one_json_text_each(dynamodb: Any) -> None:
+    repo = ListingRepository("ListingsTable", client=dynamodb, clock=Clock())
+    listing = _listing(state={
+        "current_price": {"amount": Decimal("12.300"), "currency": "EUR"},
+        "push_level": 2,
+        "sales": {"o-1": {"at": "2025-03-01T12:00:00Z", "quantity": 1}},
+    })
+    repo.put_new(listing)
+    item = dynamodb.get_item(
+        TableName="ListingsTable", Key={"pk": {"S": f"SELLER1#{DE}"}, "sku": {"S": "SKU-1"}}
+    )["Item"]
+    assert set(item["state"]) == {"S"} and set(item["strategy"]) == {"S"}
+    assert json.loads(item["strategy"]["S"])["max_price"] == "19.990"
+    read = repo.get("SELLER1", DE, "SKU-1")
+    assert read is not None
+    # a Decimal keeps its exact digits (as text), an int stays an int
+    assert read.state["current_price"] == {"amount": "12.300", "currency": "EUR"}
+    assert read.state["push_level"] == 2
+    assert read.state["sales"]["o-1"]["quantity"] == 1
+    assert [found.sku for found in repo.find_by_asin("SELLER1", DE, "B00TEST001")] == ["SKU-1"]
+
+
+def test_a_listing_stored_with_maps_by_an_earlier_version_is_read(dynamodb: Any) -> None:
+    repo = ListingRepository("ListingsTable", client=dynamodb, clock=Clock())
+    old = listing_to_item(_listing())
+    old["strategy"] = {"M": {"strategy": {"S": "buybox"}, "min_price": {"S": "10.00"},
+                             "max_price": {"S": "19.99"}}}
+    old["state"] = {"M": {"current_price": {"M": {"amount": {"N": "12.30"},
+                                                  "currency": {"S": "EUR"}}}}}
+    old["version"] = {"N": "3"}
+    dynamodb.put_item(TableName="ListingsTable", Item=old)
+    read = repo.get("SELLER1", DE, "SKU-1")
+    assert read is not None and read.version == 3
+    assert read.strategy["max_price"] == "19.99"
+    assert read.state["current_price"] == {"amount": Decimal("12.30"), "currency": "EUR"}
+    repo.save(read, expected_version=3)  # and written back as JSON text
+    again = repo.get("SELLER1", DE, "SKU-1")
+    assert again is not None and again.version == 4
+    assert again.state["current_price"] == {"amount": "12.30", "currency": "EUR"}
 
 
 def test_floats_are_refused_when_a_record_is_built() -> None:

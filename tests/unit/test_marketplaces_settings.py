@@ -82,3 +82,21 @@ def test_sleep_on_an_installed_clock_moves_simulated_time_not_real_time():
         assert clock.monotonic() - before_sim == 3600
         assert real_time.monotonic() - before_real < 1
     assert clock.utc_now().year != 2030
+
+
+def test_cached_settings_follow_the_variables_their_class_reads(monkeypatch):
+    from functions.core.settings import cached_settings
+
+    cached_settings.cache_clear()
+    for name in ("ACCOUNTS_TABLE", "LISTINGS_TABLE", "PRICE_HISTORY_TABLE", "CLAIMS_TABLE"):
+        monkeypatch.setenv(name, name.lower())
+    first = cached_settings(TablesConfig)
+    monkeypatch.setenv("UNRELATED_VARIABLE", "x")  # not read by TablesConfig: same object
+    assert cached_settings(TablesConfig) is first
+    monkeypatch.setenv("LISTINGS_TABLE", "other-listings")
+    other = cached_settings(TablesConfig)
+    assert other.listings_table == "other-listings"
+    monkeypatch.setenv("LISTINGS_TABLE", "listings_table")  # that environment again
+    assert cached_settings(TablesConfig) is first
+    cached_settings.cache_clear()
+    assert cached_settings(TablesConfig) is not first

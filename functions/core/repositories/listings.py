@@ -11,11 +11,21 @@ The strategy configuration and the repricing state are the repricer's models
 form (``model_dump(mode="json")``: amounts and steps as decimal strings, times as
 ISO-8601), so the table never rounds a price, new fields need no change here, and
 ``core`` does not depend on ``reprice``. Floats are refused anywhere in them.
+
+Both are stored as one JSON text attribute each (compact, keys sorted; ``Decimal`` as its
+exact decimal string, ``int`` as a JSON integer), not as nested maps: a SKU's state holds
+dozens of values (and its recent sales), and every nested attribute value costs parsing
+time in the SDK on every read — the repricer reads a SKU on every notification and pages
+through a seller's catalogue for reconciliation and Push. Rows written as maps by earlier
+versions are still read.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -26,6 +36,7 @@ from functions.core.repositories.dynamo import (
     DynamoTable,
     Page,
     from_item,
+    iso_utc,
     reject_floats,
     to_item,
 )
@@ -90,16 +101,58 @@ def asin_key(seller_id: str, marketplace_id: str, asin: str) -> str:
 
 
 # -- storage mapping ------------------------------------------------------------------------
+JSON_ATTRIBUTES = ("strategy", "state")
+
+
 def listing_to_item(listing: Listing) -> dict[str, dict[str, Any]]:
-    """The DynamoDB item: keys, scalars, and strategy/state as maps."""
+    """The DynamoDB item: keys, scalars, and strategy/state as JSON text."""
     values = listing.model_dump(mode="python")
     values["pk"] = listing.pk
     values["asin_key"] = listing.asin_key
+    for name in JSON_ATTRIBUTES:
+        values[name] = dump_json_attribute(values[name])
     return to_item(values)
 
 
 def listing_from_item(item: Mapping[str, Mapping[str, Any]]) -> Listing:
-    return Listing.model_validate(_strip_keys(from_item(item)))
+    return _listing(from_item(item))
+
+
+def dump_json_attribute(value: Mapping[str, Any]) -> str:
+    """``strategy`` / ``state`` as stored: compact JSON, decimals as exact strings."""
+    return json.dumps(value, default=_json_value, separators=(",", ":"), sort_keys=True,
+                      ensure_ascii=False)
+
+
+def load_json_attribute(stored: Any) -> dict[str, Any]:
+    """What :func:`dump_json_attribute` stored (or a map an earlier version stored)."""
+    if stored is None:
+        return {}
+    if isinstance(stored, str):
+        value = json.loads(stored)
+        if not isinstance(value, dict):
+            raise ValueError(f"stored JSON attribute is a {type(value).__name__}, not an object")
+        return value
+    return dict(stored)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot store {value!r}: not a finite number")
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    raise TypeError(f"cannot store a {type(value).__name__} in a listing's JSON")
+
+
+def _listing(values: dict[str, Any]) -> Listing:
+    """A Listing from a plain item (keys stripped, JSON attributes decoded)."""
+    values = _strip_keys(values)
+    for name in JSON_ATTRIBUTES:
+        if name in values:
+            values[name] = load_json_attribute(values[name])
+    return Listing.model_validate(values)
 
 
 class ListingRepository(DynamoTable):
@@ -141,7 +194,7 @@ class ListingRepository(DynamoTable):
                 },
             }
         )
-        return [Listing.model_validate(_strip_keys(item)) for item in items]
+        return [_listing(item) for item in items]
 
     def list_for_marketplace(
         self,
@@ -164,7 +217,7 @@ class ListingRepository(DynamoTable):
             key_names=("pk", "sku"),
             fixed={"pk": pk},
         )
-        return Page([Listing.model_validate(_strip_keys(i)) for i in items], token)
+        return Page([_listing(i) for i in items], token)
 
     # -- writes -------------------------------------------------------------------------
     def put_new(self, listing: Listing) -> Listing:
