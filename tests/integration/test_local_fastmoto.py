@@ -1,0 +1,122 @@
+"""The local stack's short path for moto's DynamoDB item responses gives callers exactly
+what moto's own serializer gives them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.local import fastmoto
+from infra.local.fastmoto import fast_dynamodb_responses
+
+TABLE = "Items"
+
+
+def _script(client: Any) -> list[Any]:
+    """Item operations of every kind (and a failing one); what each returned."""
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                   {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"},
+                              {"AttributeName": "g", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "ByG", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"}}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    out: list[Any] = []
+
+    def call(operation: Callable[..., Any], **params: Any) -> None:
+        try:
+            response = operation(**params)
+        except client.exceptions.ClientError as error:
+            response = {"error": error.response["Error"]["Code"],
+                        "item": error.response.get("Item")}
+        if isinstance(response, dict):
+            response.pop("ResponseMetadata", None)
+        out.append(response)
+
+    for index in range(5):
+        call(client.put_item, TableName=TABLE, ReturnConsumedCapacity="TOTAL", Item={
+            "pk": {"S": "p"}, "sk": {"S": f"s{index}"}, "g": {"S": "even" if index % 2 else "odd"},
+            "n": {"N": "1.50"}, "nested": {"M": {"list": {"L": [
+                {"N": "-3"}, {"NULL": True}, {"BOOL": False}, {"S": "ü"}]}}},
+            "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]},
+            # binary is not JSON: a response with it takes moto's serializer
+            **({"blob": {"B": b"\x00\x01"}} if index == 4 else {}),
+        })
+    call(client.get_item, TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "s1"}},
+         ConsistentRead=True)
+    call(client.get_item, TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "missing"}})
+    call(client.query, TableName=TABLE, KeyConditionExpression="pk = :p",
+         ExpressionAttributeValues={":p": {"S": "p"}}, Limit=2, ReturnConsumedCapacity="TOTAL")
+    call(client.query, TableName=TABLE, IndexName="ByG", KeyConditionExpression="g = :g",
+         ExpressionAttributeValues={":g": {"S": "even"}}, ProjectionExpression="sk, n")
+    call(client.scan, TableName=TABLE, Select="COUNT")
+    call(client.scan, TableName=TABLE, FilterExpression="n > :x",
+         ExpressionAttributeValues={":x": {"N": "1"}})
+    call(client.update_item, TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "s1"}},
+         UpdateExpression="SET n = n + :one", ExpressionAttributeValues={":one": {"N": "1"}},
+         ReturnValues="ALL_NEW")
+    call(client.delete_item, TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "s2"}},
+         ReturnValues="ALL_OLD")
+    call(client.batch_get_item, RequestItems={TABLE: {"Keys": [
+        {"pk": {"S": "p"}, "sk": {"S": "s0"}}, {"pk": {"S": "p"}, "sk": {"S": "s3"}}]}})
+    call(client.batch_write_item, RequestItems={TABLE: [
+        {"PutRequest": {"Item": {"pk": {"S": "p"}, "sk": {"S": "s9"}}}},
+        {"DeleteRequest": {"Key": {"pk": {"S": "p"}, "sk": {"S": "s4"}}}}]})
+    call(client.transact_write_items, TransactItems=[
+        {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "p"}, "sk": {"S": "s8"}}}}])
+    call(client.transact_get_items, TransactItems=[
+        {"Get": {"TableName": TABLE, "Key": {"pk": {"S": "p"}, "sk": {"S": "s8"}}}}])
+    call(client.put_item, TableName=TABLE, Item={"pk": {"S": "p"}, "sk": {"S": "s8"}},
+         ConditionExpression="attribute_not_exists(pk)",
+         ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    call(client.update_item, TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "s0"}},
+         UpdateExpression="SET n = :bad", ExpressionAttributeValues={})
+    call(client.scan, TableName=TABLE)
+    return out
+
+
+def _run(fast: bool) -> list[Any]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        if not fast:
+            return _script(client)
+        with fast_dynamodb_responses() as installed:
+            assert installed
+            before = fastmoto.SHORT_PATH_RESPONSES
+            out = _script(client)
+            assert fastmoto.SHORT_PATH_RESPONSES - before >= 14  # most took the short path
+            return out
+
+
+def test_the_short_path_answers_exactly_like_motos_serializer() -> None:
+    slow, fast = _run(fast=False), _run(fast=True)
+    assert len(fast) == len(slow) == 20
+    for index, (expected, actual) in enumerate(zip(slow, fast, strict=True)):
+        assert actual == expected, f"call {index}"
+    assert fast[-3]["error"] == "ConditionalCheckFailedException"
+    assert fast[-2]["error"] == "ValidationException"
+
+
+def test_it_is_removed_when_the_last_user_leaves() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    before = DynamoHandler.serialized
+    with fast_dynamodb_responses(), fast_dynamodb_responses():
+        assert DynamoHandler.serialized is not before
+    assert DynamoHandler.serialized is before
+
+
+@pytest.mark.parametrize("operation", ["CreateTable", "DescribeTable", "ListTables"])
+def test_table_operations_keep_motos_serializer(operation: str) -> None:
+    from infra.local.fastmoto import ITEM_ACTIONS
+
+    assert operation not in ITEM_ACTIONS
