@@ -494,28 +494,27 @@ class Demo:
                  f"{CURRENCY} ({by_category}); planted {planted}")
 
     def count_orders(self, dynamo: Any, local: Any) -> int:
-        """ORDER_CHANGE items the Repricer counted into sales (its ``order`` history)."""
+        """ORDER_CHANGE items the Repricer counted into sales (its ``order`` history).
+
+        One pass over the table (a query per SKU would read it once per SKU locally: moto
+        finds a partition's items by walking the whole table)."""
         from functions.core.repositories.price_history import history_pk
 
-        table = local.stack.table_name("PriceHistoryTable")
+        ours = {history_pk(p.seller_id, MARKETPLACE_ID, p.sku) for p in self.market.products}
+        scan: dict[str, Any] = {
+            "TableName": local.stack.table_name("PriceHistoryTable"),
+            "FilterExpression": "#kind = :order",
+            "ProjectionExpression": "pk",
+            "ExpressionAttributeNames": {"#kind": "kind"},
+            "ExpressionAttributeValues": {":order": {"S": "order"}},
+        }
         total = 0
-        for product in self.market.products:
-            query: dict[str, Any] = {
-                "TableName": table, "KeyConditionExpression": "pk = :pk",
-                "FilterExpression": "#kind = :order",
-                "ExpressionAttributeNames": {"#kind": "kind"},
-                "ExpressionAttributeValues": {
-                    ":pk": {"S": history_pk(product.seller_id, MARKETPLACE_ID, product.sku)},
-                    ":order": {"S": "order"}},
-                "Select": "COUNT",
-            }
-            while True:
-                page = dynamo.query(**query)
-                total += page["Count"]
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return total
+        while True:
+            page = dynamo.scan(**scan)
+            total += sum(1 for item in page.get("Items", []) if item["pk"]["S"] in ours)
+            if "LastEvaluatedKey" not in page:
+                return total
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def record_series(self, hour: int) -> None:
         for product in self.market.products[:6]:

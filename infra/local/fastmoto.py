@@ -1,26 +1,38 @@
-"""A faster response path for moto's DynamoDB item operations (local stack only).
+"""Faster paths through moto for the local stack (same answers, less work).
 
-moto ≥ 5.2 serialises every response through a generic, shape-driven serializer: for each
-attribute value of each item it walks all ten members of DynamoDB's ``AttributeValue``
-shape. A 20-item Query page costs ~20 ms that way, and the local stack makes tens of
-thousands of item calls in a simulated fortnight. The results of the item operations are
-already in DynamoDB's JSON wire format (attribute values as ``{"S": ...}``, numbers as
-text), so for them this writes the JSON directly, as moto did before 5.2.
+The local stack makes tens of thousands of AWS calls in a simulated fortnight, and a few
+general-purpose parts of moto (5.2) dominate their cost. While :func:`fast_moto` is active
+(process-wide, nestable) these are replaced:
 
-Only successful results of the operations in :data:`ITEM_ACTIONS` take the short path, and
-only when the result is plain JSON data; anything else (errors, table operations,
-paginated results, bytes) goes through moto's serializer as before. The client parses the
-response with botocore's own parser either way, which keeps only the members of the
-operation's output shape, so callers see the same response
-(``tests/integration/test_local_fastmoto.py`` compares both paths operation by operation).
+1. **DynamoDB item responses.** moto serialises every response through a generic,
+   shape-driven serializer that walks all ten members of DynamoDB's ``AttributeValue``
+   shape for each attribute of each item: a 20-item Query page costs ~20 ms. The results
+   of the item operations (:data:`ITEM_ACTIONS`) are already in DynamoDB's JSON wire format,
+   so they are written as JSON directly, as moto did before 5.2. Only successful results
+   that are plain JSON data take this path; errors, table operations, paginated results
+   and binary values go through moto's serializer as before. botocore parses the response
+   with its own parser either way (keeping only the members of the output shape).
+2. **Table order.** ``Table.all_items`` sorts the whole table by its keys on every Query of
+   an index and every Scan, comparing moto's ``DynamoType`` objects (each comparison casts
+   both values). The replacement sorts by the plain key values (text, numbers as
+   ``Decimal``, bytes): the same order, without the casts.
+3. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
+   attribute) and ``method_names_from_class`` (``inspect.getmembers`` on every request) are
+   pure functions of their arguments and are memoised.
+
+``tests/integration/test_local_fastmoto.py`` runs the same calls with and without these and
+compares every response.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 ITEM_ACTIONS = frozenset({
@@ -33,20 +45,7 @@ SHORT_PATH_RESPONSES = 0  # how many responses took the short path (tests read i
 
 _lock = threading.Lock()
 _depth = 0
-_original: Any = None
-
-
-def _patch_target() -> tuple[Any, Any] | None:
-    """(DynamoHandler, ActionResult classes that may take the short path), or None when
-    this moto has no generic serializer to bypass."""
-    try:
-        from moto.core.responses import ActionResult
-        from moto.dynamodb.responses import DynamoHandler, DynamoResult
-    except ImportError:  # an older moto: it already writes JSON directly
-        return None
-    if not hasattr(DynamoHandler, "serialized"):
-        return None
-    return DynamoHandler, (ActionResult, DynamoResult)
+_saved: list[tuple[Any, str, Any]] = []
 
 
 def _short_path(original: Any, plain_results: tuple[type, ...]) -> Any:
@@ -72,26 +71,78 @@ def _short_path(original: Any, plain_results: tuple[type, ...]) -> Any:
     return serialized
 
 
+def _plain(value: Any) -> Any:
+    """A key attribute (moto ``DynamoType``) as a plain, comparable Python value."""
+    if value.type == "N":
+        return Decimal(value.value)
+    return value.value
+
+
+def _all_items(self: Any) -> list[Any]:
+    """moto's ``Table.all_items``, sorted by plain key values."""
+    items: list[Any] = []
+    for hash_set in self.items.values():
+        if self.range_key_attr:
+            items.extend(hash_set.values())
+        else:
+            items.append(hash_set)
+    if self.range_key_attr:
+        return sorted(items, key=lambda item: (
+            (_plain(item.hash_key), _plain(item.range_key)) if item.range_key
+            else _plain(item.hash_key)))
+    return sorted(items, key=lambda item: _plain(item.hash_key))
+
+
+def _replacements() -> list[tuple[Any, str, Callable[[Any], Any]]]:
+    """(owner, attribute, original → replacement) for this moto; empty when it differs
+    from what the replacements were written for."""
+    try:
+        from moto.core.responses import ActionResult
+        from moto.dynamodb.models.table import Table
+        from moto.dynamodb.responses import DynamoHandler, DynamoResult
+    except ImportError:  # an older moto: it already writes DynamoDB JSON directly
+        return []
+    patches: list[tuple[Any, str, Callable[[Any], Any]]] = []
+    if hasattr(DynamoHandler, "serialized"):
+        patches.append((DynamoHandler, "serialized",
+                        lambda original: _short_path(original, (ActionResult, DynamoResult))))
+    if hasattr(Table, "all_items"):
+        patches.append((Table, "all_items", lambda _original: _all_items))
+    for module_name, name in (
+        ("moto.core.responses", "camelcase_to_underscores"),
+        ("moto.core.responses", "method_names_from_class"),
+        ("moto.sqs.models", "camelcase_to_underscores"),
+    ):
+        module = importlib.import_module(module_name)
+        if callable(getattr(module, name, None)):
+            patches.append((module, name, _memoised))
+    return patches
+
+
+def _memoised(original: Callable[..., Any]) -> Callable[..., Any]:
+    cached = functools.cache(original)
+    cached.__wrapped__ = original  # type: ignore[attr-defined]
+    return cached
+
+
 @contextlib.contextmanager
-def fast_dynamodb_responses() -> Iterator[bool]:
-    """While active (nestable, process-wide), moto answers item operations on the short
-    path; yields whether it could be installed."""
-    global _depth, _original
-    target = _patch_target()
-    if target is None:
-        yield False
-        return
-    handler, plain_results = target
+def fast_moto() -> Iterator[bool]:
+    """While active, moto takes the faster paths; yields whether any could be installed."""
+    global _depth
     with _lock:
         if _depth == 0:
-            _original = handler.serialized
-            handler.serialized = _short_path(_original, plain_results)
+            for owner, name, replace in _replacements():
+                original = getattr(owner, name)
+                _saved.append((owner, name, original))
+                setattr(owner, name, replace(original))
         _depth += 1
+        installed = bool(_saved)
     try:
-        yield True
+        yield installed
     finally:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                handler.serialized = _original
-                _original = None
+                while _saved:
+                    owner, name, original = _saved.pop()
+                    setattr(owner, name, original)

@@ -159,9 +159,9 @@ def in_process(
     """A :class:`LocalStack` inside ``moto.mock_aws()``; everything vanishes on exit."""
     from moto import mock_aws
 
-    from infra.local.fastmoto import fast_dynamodb_responses
+    from infra.local.fastmoto import fast_moto
 
-    with mock_aws(), fast_dynamodb_responses():
+    with mock_aws(), fast_moto():
         try:
             yield LocalStack.start(template, **options)
         finally:
@@ -179,7 +179,7 @@ def moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """moto's threaded server on loopback (port 0: a free one); yields its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
-    from infra.local.fastmoto import fast_dynamodb_responses
+    from infra.local.fastmoto import fast_moto
 
     # werkzeug logs every request at INFO on stderr unless its logger has a level
     if logging.getLogger("werkzeug").level == logging.NOTSET:
@@ -187,7 +187,7 @@ def moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     try:
-        with fast_dynamodb_responses():
+        with fast_moto():
             bound_host, bound_port = server.get_host_and_port()
             yield f"http://{bound_host}:{bound_port}"
     finally:

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from infra.local import fastmoto
-from infra.local.fastmoto import fast_dynamodb_responses
+from infra.local.fastmoto import fast_moto
 
 TABLE = "Items"
 
@@ -81,6 +81,15 @@ def _script(client: Any) -> list[Any]:
     call(client.update_item, TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "s0"}},
          UpdateExpression="SET n = :bad", ExpressionAttributeValues={})
     call(client.scan, TableName=TABLE)
+    # a hash-only table with numeric keys: Scan order is key order, numbers by value
+    client.create_table(
+        TableName="Numbers", KeySchema=[{"AttributeName": "n", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "n", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for number in ("10", "9", "-1.5", "100", "0.25"):
+        client.put_item(TableName="Numbers", Item={"n": {"N": number}})
+    call(client.scan, TableName="Numbers")
     return out
 
 
@@ -89,7 +98,7 @@ def _run(fast: bool) -> list[Any]:
         client = boto3.client("dynamodb", region_name="us-east-1")
         if not fast:
             return _script(client)
-        with fast_dynamodb_responses() as installed:
+        with fast_moto() as installed:
             assert installed
             before = fastmoto.SHORT_PATH_RESPONSES
             out = _script(client)
@@ -99,20 +108,52 @@ def _run(fast: bool) -> list[Any]:
 
 def test_the_short_path_answers_exactly_like_motos_serializer() -> None:
     slow, fast = _run(fast=False), _run(fast=True)
-    assert len(fast) == len(slow) == 20
+    assert len(fast) == len(slow) == 21
     for index, (expected, actual) in enumerate(zip(slow, fast, strict=True)):
         assert actual == expected, f"call {index}"
-    assert fast[-3]["error"] == "ConditionalCheckFailedException"
-    assert fast[-2]["error"] == "ValidationException"
+    assert fast[-4]["error"] == "ConditionalCheckFailedException"
+    assert fast[-3]["error"] == "ValidationException"
+    assert [item["n"]["N"] for item in fast[-1]["Items"]] == ["-1.5", "0.25", "9", "10", "100"]
+
+
+def test_sqs_answers_the_same() -> None:
+    def script() -> list[Any]:
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "5"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="one")
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        attributes["Attributes"].pop("CreatedTimestamp")
+        attributes["Attributes"].pop("LastModifiedTimestamp")
+        return [attributes["Attributes"], [m["Body"] for m in received]]
+
+    with mock_aws():
+        slow = script()
+    with mock_aws(), fast_moto():
+        fast = script()
+    assert fast == slow
+    assert fast[0]["VisibilityTimeout"] == "5" and fast[1] == ["one"]
 
 
 def test_it_is_removed_when_the_last_user_leaves() -> None:
+    import moto.core.responses
+    import moto.sqs.models
+    from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 
-    before = DynamoHandler.serialized
-    with fast_dynamodb_responses(), fast_dynamodb_responses():
-        assert DynamoHandler.serialized is not before
-    assert DynamoHandler.serialized is before
+    def current() -> list[Any]:
+        return [DynamoHandler.serialized, Table.all_items,
+                moto.core.responses.camelcase_to_underscores,
+                moto.core.responses.method_names_from_class,
+                moto.sqs.models.camelcase_to_underscores]
+
+    before = current()
+    with fast_moto():
+        with fast_moto():
+            inside = current()
+        assert current() == inside
+    assert all(a is not b for a, b in zip(inside, before, strict=True))
+    assert current() == before
 
 
 @pytest.mark.parametrize("operation", ["CreateTable", "DescribeTable", "ListTables"])
