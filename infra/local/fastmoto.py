@@ -6,12 +6,12 @@ general-purpose parts of moto (5.2) dominate their cost. While :func:`fast_moto`
 
 1. **DynamoDB item responses.** moto serialises every response through a generic,
    shape-driven serializer that walks all ten members of DynamoDB's ``AttributeValue``
-   shape for each attribute of each item: a 20-item Query page costs ~20 ms. The results
-   of the item operations (:data:`ITEM_ACTIONS`) are already in DynamoDB's JSON wire format,
-   so they are written as JSON directly, as moto did before 5.2. Only successful results
-   that are plain JSON data take this path; errors, table operations, paginated results
-   and binary values go through moto's serializer as before. botocore parses the response
-   with its own parser either way (keeping only the members of the output shape).
+   shape for each attribute of each item. The results of the item operations
+   (:data:`ITEM_ACTIONS`) are already in DynamoDB's JSON wire format, so they are written as
+   JSON directly (a 20-item Query page of flat items: 15 ms → 4 ms). Only successful
+   results that are plain JSON data take this path; errors, table operations, paginated
+   results and binary values go through moto's serializer as before. botocore parses the
+   response with its own parser either way (keeping only the members of the output shape).
 2. **Table order.** ``Table.all_items`` sorts the whole table by its keys on every Query of
    an index and every Scan, comparing moto's ``DynamoType`` objects (each comparison casts
    both values). The replacement sorts by the plain key values (text, numbers as
