@@ -70,7 +70,7 @@ def test_notification_batch_ends_as_exactly_one_submitted_price(tmp_path):
         assert len(patches) == 1
         assert not [c for c in amazon.api.calls if c.operation == "createFeed"]
         live = amazon.api.listing(OUR, "SKU-1")
-        assert _our_price(live) == Decimal("24.48")
+        assert _our_price(live) == Decimal("23.75")
         assert live["attributes"]["item_name"] == [{"value": "Mug"}]  # merge, not replace
 
         # the malformed notification is in the DLQ; nothing is left anywhere else
@@ -86,10 +86,10 @@ def test_notification_batch_ends_as_exactly_one_submitted_price(tmp_path):
 
         # state and history: the decision and the submission are recorded
         stored = ListingRepository(local.stack.table_name("ListingsTable")).get(OUR, US, "SKU-1")
-        assert state_of(stored).current_price == Money.of("24.48", "USD")
+        assert state_of(stored).current_price == Money.of("23.75", "USD")
         entries = PriceHistoryRepository(local.stack.table_name("PriceHistoryTable")).latest(
             OUR, US, "SKU-1")
         kinds = [e.kind for e in entries]
         assert kinds.count("submission") == 1
         submission = next(e for e in entries if e.kind == "submission")
-        assert "24.48" in json.dumps(submission.payload, default=str)
+        assert "23.75" in json.dumps(submission.payload, default=str)

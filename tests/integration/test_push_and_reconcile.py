@@ -151,7 +151,7 @@ def test_reconcile_reads_silent_skus_from_sp_api_and_enqueues_the_change(with_sp
     assert api.asked == [ASIN]  # FRESH-1 heard an hour ago (RECONCILE_AFTER_MINUTES=360)
     assert api.api_calls("getItemOffersBatch", seller_id=OUR) == 1
     ((update, attributes),) = repricer.price_updates()
-    assert update.sku == "SKU-1" and update.price == usd("24.48")
+    assert update.sku == "SKU-1" and update.price == usd("23.75")
     assert update.source.startswith("reconcile@") and attributes["MessageGroupId"] == OUR
     (entry,) = repricer.history().latest(OUR, US, "SKU-1")
     assert entry.kind == "decision" and entry.payload["seen"]["notification_type"] == "reconcile"

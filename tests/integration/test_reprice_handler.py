@@ -170,7 +170,7 @@ def test_a_batch_with_malformed_duplicate_stale_and_valid_notifications(repricer
     # exactly one price update, grouped by seller, for the valid notification
     ((update, attributes),) = repricer.price_updates()
     assert update.source == "valid-1" and update.sku == "SKU-1"
-    assert update.price == usd("24.48") and update.urgent
+    assert update.price == usd("23.75") and update.urgent
     assert attributes["MessageGroupId"] == OUR
     assert attributes["MessageDeduplicationId"] == update.deduplication_id()
 
@@ -184,7 +184,7 @@ def test_a_batch_with_malformed_duplicate_stale_and_valid_notifications(repricer
 
     # state and history
     stored = repricer.listings().get(OUR, US, "SKU-1")
-    assert state_of(stored).current_price == usd("24.48")
+    assert state_of(stored).current_price == usd("23.75")
     assert state_of(stored).last_time_of_offer_change == T0 + timedelta(minutes=5)
     entries = repricer.history().latest(OUR, US, "SKU-1")
     # one entry per (notification, SKU): the duplicate added none

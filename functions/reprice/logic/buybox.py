@@ -10,11 +10,16 @@ price with our shipping − points):
    (No competitor and no Buy Box at all: we alone are suppressed → rule 6.)
 3. *Lost after a climb*: we won at P_w, climbed to P_c and a rival now wins at ≥ P_w →
    back to P_w and remember P_c as a ceiling (relaxing linearly to max over ``ceiling_ttl``).
-4. *Rival wins* → its Buy Box price − ``undercut`` (``amazon_mode`` match_only: no
-   undercut against Amazon); below the floor → ``below_floor`` (floor or hold). Already
-   below the Buy Box and still losing → hold (lowering would not win it).
-5. *We win* → never lower. After ``climb_interval`` since our last change:
-   min(max(current + climb_step, next rival above − undercut), ceiling − tick, max);
+4. *Rival wins* → its Buy Box price − the cut (``amazon_mode`` match_only: no undercut
+   against Amazon); below the floor → ``below_floor`` (floor or hold). Already below the
+   Buy Box by at least the cut and still losing → hold (lowering would not win it).
+   The cut is max(``undercut``, ``buybox_lead`` × the rival's landed price), here and in
+   rule 5: the Buy Box rotates among near-equal offers, so a one-tick lead buys about
+   half of it; the default 3 % lead takes most of it, also against Amazon's edge.
+5. *We win* → never lower. Shown as the winner while a competitor is as cheap or cheaper
+   (a rotation draw, not the Buy Box) → hold, no climb. After ``climb_interval`` since our
+   last change:
+   min(max(current + climb_step, next rival above − cut), ceiling − tick, max);
    when a full step would overtake the next rival and we have no fulfilment edge over it
    (it is FBA/Prime like us, or Amazon), only to just under it (a step past it only hands
    it the Buy Box: the 'climb, lose, come back' oscillation).
@@ -72,9 +77,11 @@ class _Pricing:
 
 
 def _undercut(config: ListingConfig, rival: Competitor, base: Money) -> Money:
+    """How far under ``rival`` (landed): ``undercut`` (of ``base``, our price), at least
+    ``buybox_lead`` of the rival's landed price; none against Amazon in match_only."""
     if config.amazon_mode == "match_only" and rival.is_amazon:
         return Money.zero(config.currency)
-    return config.undercut.of(base)
+    return max(config.undercut.of(base), config.buybox_lead.of(rival.landed))
 
 
 def decide_buybox(
@@ -210,12 +217,14 @@ def _rival_wins(
           f" at {rival.landed.to_str()} landed"
     if not rival.is_winner:
         who = "the Buy Box holder is filtered out; " + who
-    if current is not None and pricing.landed(current) < rival.landed:
-        return Proposal("below_buy_box", prefix + f"{who}; we are already below it "
-                                                  f"({pricing.landed(current).to_str()}): "
-                                                  "holding", state)
     base = current if current is not None else pricing.listing(rival.landed)
     cut = _undercut(config, rival, base)
+    if current is not None and pricing.landed(current) < rival.landed and \
+            pricing.landed(current) <= rival.landed - cut:
+        return Proposal("below_buy_box", prefix + f"{who}; we are already below it "
+                                                  f"({pricing.landed(current).to_str()}) by "
+                                                  f"at least {cut.round_down().to_str()}: "
+                                                  "holding", state)
     target = pricing.listing(rival.landed - cut)
     how = "match Amazon (amazon_mode match_only)" if cut.is_zero() else \
         f"undercut by {cut.round_down().to_str()}"
@@ -242,6 +251,15 @@ def _we_win(
     if waited is not None:
         return Proposal("winning", prefix + f"we win the Buy Box at {current.to_str()}; next "
                                             f"climb after {waited}", state)
+    cheapest = view.competitors[0] if view.competitors else None
+    if cheapest is not None and cheapest.landed <= pricing.landed(current):
+        # The Buy Box rotates among near-equal offers: shown as the winner while a rival
+        # is as cheap or cheaper, we hold a share of it, not the Buy Box; a climb would
+        # only hand the rival more of it.
+        return Proposal("winning", prefix + f"we win the Buy Box at {current.to_str()}, but "
+                                            f"{cheapest.seller_id} is at "
+                                            f"{cheapest.landed.to_str()} landed (not above "
+                                            "us): holding, no climb", state)
     step_to = current + config.climb_step.of(current)
     candidate, toward = step_to, f"one climb_step ({config.climb_step})"
     above = view.cheapest_above(pricing.landed(current))

@@ -178,6 +178,10 @@ class ListingConfig(BaseModel):
     b2b_discount: Step = Step(Decimal(0), percent=True)
 
     # -- Buy Box (config-only) ------------------------------------------------------------
+    # Least lead over a rival we undercut (a % of its landed price): the Buy Box rotates
+    # among near-equal offers, so a one-tick lead buys about half of it (docs/REPRICING.md,
+    # rule 4). The cut is max(undercut, buybox_lead); 0% gives the plain tick undercut.
+    buybox_lead: Step = Step(Decimal(3), percent=True)
     climb_interval: timedelta = timedelta(minutes=15)
     confirm_timeout: timedelta = timedelta(minutes=10)
     ceiling_ttl: timedelta = timedelta(hours=24)
@@ -297,13 +301,15 @@ class ListingConfig(BaseModel):
                                           f"price with at most {decimals} decimals")
         if list(self.push_levels) != sorted(set(self.push_levels)):
             raise _err("push_levels", "levels must be strictly ascending (e.g. 19.99|22.99|24.99)")
-        for column in ("undercut", "climb_step", "max_change", "b2b_discount"):
+        for column in ("undercut", "climb_step", "max_change", "b2b_discount", "buybox_lead"):
             step: Step = getattr(self, column)
             if not step.percent and _decimals(step.value) > decimals:
                 raise _err(column, f"{step} has more decimals than {self.currency} allows "
                                    f"({decimals})")
         if self.b2b_discount.percent and self.b2b_discount.value >= 100:
             raise _err("b2b_discount", "a discount must be below 100%")
+        if self.buybox_lead.percent and self.buybox_lead.value >= 100:
+            raise _err("buybox_lead", "a lead must be below 100%")
         if self.strategy == "fixed" and self.fixed_price is None:
             raise _err("fixed_price", "required when strategy is fixed")
         if self.strategy == "push" and not self.push_levels:

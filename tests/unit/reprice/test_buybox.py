@@ -11,9 +11,16 @@ import pytest
 from functions.core.money import Money
 from functions.reprice.logic import RepricingState
 
-from .builders import OUR, RIVAL, RIVAL_FBM, T0, aoc, config, offer, run
+from .builders import OUR, RIVAL, RIVAL_FBM, T0, aoc, offer, run
+from .builders import config as default_config
 
 D = Decimal
+
+
+def config(**overrides):
+    """The rules with the plain one-tick undercut (``buybox_lead`` 0%), so that expected
+    prices read as in repricing.md §6.2; the default 3% lead is tested at the end."""
+    return default_config(**{"buybox_lead": "0%", **overrides})
 
 
 def usd(amount) -> Money:
@@ -139,9 +146,20 @@ def test_winning_climbs_just_under_the_next_rival():
 
 
 def test_winning_climbs_at_least_one_step_toward_max_without_a_rival_above():
-    data = aoc([offer(OUR, "24.00", winner=True), offer(RIVAL, "23.00")])
+    data = aoc([offer(OUR, "24.00", winner=True),
+                offer(RIVAL_FBM, "20.02", shipping="3.99", fba=False)])
     decision = run(data, config(), settled("24.00"))
     assert decision.new_price == usd(D("24.00") * D("1.01"))
+
+
+def test_shown_as_winner_with_a_rival_as_cheap_or_cheaper_holds_instead_of_climbing():
+    # the Buy Box rotates: shown as the winner beside a cheaper rival we hold a share
+    for rival_price in ("23.00", "24.00"):
+        data = aoc([offer(OUR, "24.00", winner=True), offer(RIVAL, rival_price)])
+        decision = run(data, config(), settled("24.00"))
+        assert decision.action == "hold" and decision.rule == "winning"
+        assert "no climb" in decision.reason
+        assert decision.state.last_winning_price == usd("24.00")
 
 
 def test_winning_does_not_step_past_a_rival_it_has_no_edge_over():
@@ -334,3 +352,53 @@ def test_alone_and_suppressed_goes_under_the_threshold_instead_of_climbing():
     data = aoc([offer(OUR, "27.00")], threshold="25.00")
     decision = run(data, config(), settled("27.00"))
     assert decision.rule == "suppressed" and decision.new_price == usd("24.99")
+
+
+# -- the default lead (buybox_lead 3%): rules 4 and 5 with a decisive undercut --------
+
+
+def test_default_lead_undercuts_a_rival_by_3_percent_of_its_landed_price(sample):
+    decision = run(sample("any_offer_changed.json"), default_config())
+    rival_landed = D("24.49")
+    lead = rival_landed * D("0.03")  # 0.7347
+    assert decision.rule == "undercut"
+    assert decision.new_price == usd(rival_landed - lead).round_down() == usd("23.75")
+    assert "undercut by 0.73" in decision.reason
+
+
+def test_a_larger_undercut_than_the_lead_wins_and_0_percent_is_the_tick():
+    data = aoc([offer(RIVAL, "24.49", winner=True), offer(OUR, "24.99")])
+    assert run(data, default_config(undercut="1.00")).new_price == usd("23.49")
+    assert run(data, default_config(buybox_lead="0%")).new_price == usd("24.48")
+
+
+def test_below_the_buy_box_by_less_than_the_lead_goes_to_the_lead_then_holds():
+    short = aoc([offer(RIVAL, "24.49", winner=True), offer(OUR, "24.20")])
+    decision = run(short, default_config(), settled("24.20"))
+    assert decision.rule == "undercut" and decision.new_price == usd("23.75")
+    there = aoc([offer(RIVAL, "24.49", winner=True), offer(OUR, "23.75")])
+    decision = run(there, default_config(), settled("23.75"))
+    assert decision.action == "hold" and decision.rule == "below_buy_box"
+    assert "already below" in decision.reason
+
+
+def test_the_lead_applies_to_amazon_in_compete_mode_not_in_match_only():
+    data = aoc([offer("ATVPDKIKX0DER", "24.49", winner=True), offer(OUR, "24.99")])
+    assert run(data, default_config()).new_price == usd("23.75")
+    matched = run(data, default_config(amazon_mode="match_only"))
+    assert matched.new_price == usd("24.49") and "match Amazon" in matched.reason
+
+
+def test_a_climb_stops_the_lead_under_the_next_rival():
+    data = aoc([offer(OUR, "24.00", winner=True), offer(RIVAL_FBM, "21.95", shipping="4.99",
+                                                       fba=False)])
+    decision = run(data, default_config(), settled("24.00"))
+    next_rival = D("21.95") + D("4.99")
+    assert decision.rule == "climb"
+    assert decision.new_price == usd(next_rival - next_rival * D("0.03")).round_down()
+
+
+def test_the_lead_is_a_validated_step():
+    assert default_config().buybox_lead.percent
+    with pytest.raises(ValueError, match="buybox_lead"):
+        default_config(buybox_lead="100%")

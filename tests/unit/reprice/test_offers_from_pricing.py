@@ -132,7 +132,7 @@ def test_it_goes_through_matching_and_the_strategy_like_a_notification():
     view = market_view(payload, cfg, matched.our_offer)
     assert view.rival_winner is not None and view.rival_winner.seller_id == RIVAL
     decision = decide(view, cfg, RepricingState(), READ_AT)
-    assert decision.action == "change" and decision.new_price == Money(Decimal("24.48"), "USD")
+    assert decision.action == "change" and decision.new_price == Money(Decimal("23.75"), "USD")
 
 
 def test_the_simulators_answer_reads_too():

@@ -62,14 +62,16 @@ def test_the_fixture_replays_as_designed(capsys):
         by_line.setdefault(row["line"], []).append(row)
     assert 14 not in by_line  # blank line ignored
 
-    # 1: a rival holds the Buy Box → undercut by one cent
+    # 1: a rival holds the Buy Box → undercut by the default lead (3 % of its landed price)
     [first] = by_line[1]
     notification = fixture_line(1)
     ours = next(o for o in offers_of(notification) if o["SellerId"] == OUR)
     assert first["action"] == "change" and first["sku"] == "BB-1"
     assert first["notification_id"] == notification["NotificationMetadata"]["NotificationId"]
     assert Decimal(first["old_price"]) == ours["ListingPrice"]["Amount"]
-    assert Decimal(first["new_price"]) == winner_price(notification) - Decimal("0.01")
+    winner = winner_price(notification)
+    assert Decimal(first["new_price"]) == (winner * Decimal("0.97")).quantize(
+        Decimal("0.01"), rounding="ROUND_DOWN")
     assert first["currency"] == "USD"
 
     # 2: same NotificationId → duplicate; 3: older TimeOfOfferChange → stale
@@ -121,7 +123,9 @@ def test_the_fixture_replays_as_designed(capsys):
     # 13: JPY moves in whole yen
     [yen] = by_line[13]
     assert yen["currency"] == "JPY"
-    assert Decimal(yen["new_price"]) == winner_price(fixture_line(13)) - tick("JPY")
+    yen_winner = winner_price(fixture_line(13))
+    assert Decimal(yen["new_price"]) == (yen_winner * Decimal("0.97")).quantize(
+        tick("JPY"), rounding="ROUND_DOWN")
 
     # 15: same ASIN, another condition → no match; 16: no NotificationId → error
     assert by_line[15][0]["sku"] is None and by_line[15][0]["action"] == "skip"

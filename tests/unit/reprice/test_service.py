@@ -162,7 +162,7 @@ def usd(amount: str) -> Money:
 
 
 def losing(nid: str = "n-1", toc: datetime = T0, **kwargs: Any):
-    """A rival wins the Buy Box at 24.49; we offer 24.99 (→ undercut to 24.48)."""
+    """A rival wins the Buy Box at 24.49; we offer 24.99 (→ undercut by the 3 % lead to 23.75)."""
     return parse_notification(aoc([offer(RIVAL, "24.49", winner=True), offer(OUR, "24.99")],
                                   nid=nid, toc=toc, **kwargs))
 
@@ -180,15 +180,15 @@ def test_a_change_is_stored_enqueued_and_recorded(world: World):
     assert outcome.status == "decided" and outcome.conflicts == 0
     (sku,) = outcome.skus
     assert (sku.action, sku.old_price, sku.new_price, sku.submission) == (
-        "change", "24.99", "24.48", "enqueued")
+        "change", "24.99", "23.75", "enqueued")
     stored = world.stored()
     assert stored.version == 2
-    assert state_of(stored).current_price == usd("24.48")
+    assert state_of(stored).current_price == usd("23.75")
     assert state_of(stored).last_time_of_offer_change == T0
 
     (update,) = world.sender.sent
     assert (update.seller_id, update.marketplace_id, update.sku) == (OUR, US, "SKU-1")
-    assert update.price == usd("24.48")
+    assert update.price == usd("23.75")
     assert (update.min_price, update.max_price) == (usd("20.00"), usd("30.00"))
     assert update.source == "n-1" and update.sequence == 2 and update.urgent
     assert update.decided_at == NOW and "undercut" in update.reason
@@ -197,7 +197,7 @@ def test_a_change_is_stored_enqueued_and_recorded(world: World):
     assert world.history.kinds("SKU-1") == ["decision"]
     assert decision["source"] == "n-1" and decision["action"] == "change"
     assert decision["submission"] == "enqueued" and decision["reason"].startswith(RIVAL)
-    assert decision["new_price"] == "24.48" and decision["version"] == 2
+    assert decision["new_price"] == "23.75" and decision["version"] == 2
     seen = decision["seen"]
     assert seen["notification_type"] == "ANY_OFFER_CHANGED"
     assert seen["buy_box_price"] == "24.49" and seen["our_price"] == "24.99"
@@ -281,7 +281,7 @@ def test_dry_run_decides_and_records_but_never_submits(world: World, where: str)
     world.add(dry_run=where == "sku")
     outcome = world.service.handle_notification(losing())
     (sku,) = outcome.skus
-    assert (sku.action, sku.new_price, sku.submission) == ("change", "24.48", "dry_run")
+    assert (sku.action, sku.new_price, sku.submission) == ("change", "23.75", "dry_run")
     assert world.sender.sent == []
     assert world.history.of("SKU-1", "decision")[0]["submission"] == "dry_run"
     state = state_of(world.stored())
@@ -310,17 +310,17 @@ def test_seller_switches_are_read_once_per_batch(world: World):
 def test_a_lost_race_re_reads_and_decides_again(world: World):
     world.add()
 
-    def another_writer() -> None:  # set our price to 24.30 between our read and our write
+    def another_writer() -> None:  # set our price to 23.70 between our read and our write
         other = world.stored()
         world.listings.rows[(OUR, US, "SKU-1")] = with_state(
-            other, RepricingState(current_price=usd("24.30"))).evolve(version=other.version + 1)
+            other, RepricingState(current_price=usd("23.70"))).evolve(version=other.version + 1)
 
     world.listings.before_save.append(another_writer)
     outcome = world.service.handle_notification(losing())
     assert outcome.conflicts == 1
     (sku,) = outcome.skus
-    # decided again from the fresh state: 24.30 is already below the Buy Box → hold
-    assert sku.action == "hold" and sku.old_price == "24.30"
+    # decided again from the fresh state: 23.70 is already the lead below the Buy Box → hold
+    assert sku.action == "hold" and sku.old_price == "23.70"
     assert world.sender.sent == [] and world.stored().version == 3
 
 
