@@ -10,7 +10,7 @@ comparisons use landed prices (listing + shipping − points).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -67,28 +67,27 @@ class MarketView:
     suppressed: bool
     threshold: Money | None  # CompetitivePriceThreshold (landed)
     tiers: tuple[TierPrice, ...] = ()  # B2B only
+    # Derived from ``our_offer`` once, when the view is made (read several times per
+    # decision): our listing price in the SKU's currency, and our shipping − points
+    # (landed = listing + offset); None when our offer or its price is not visible.
+    our_listing: Money | None = field(init=False, repr=False, compare=False)
+    our_offset: Money | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        listing = offset = None
+        offer = self.our_offer
+        if offer is not None and offer.listing_price is not None \
+                and offer.listing_price.currency == self.currency:
+            listing = offer.listing_price
+            landed = offer.landed
+            if landed is not None:
+                offset = landed - listing
+        object.__setattr__(self, "our_listing", listing)
+        object.__setattr__(self, "our_offset", offset)
 
     @property
     def is_external(self) -> bool:
         return (self.change_type or "").lower() == EXTERNAL.lower()
-
-    @property
-    def our_listing(self) -> Money | None:
-        if self.our_offer is None or self.our_offer.listing_price is None:
-            return None
-        price = self.our_offer.listing_price
-        return price if price.currency == self.currency else None
-
-    @property
-    def our_offset(self) -> Money | None:
-        """Our shipping − points (landed = listing + offset), when our offer is visible."""
-        offer = self.our_offer
-        if offer is None or offer.listing_price is None:
-            return None
-        landed = offer.landed  # computed on each access: once
-        if landed is None or offer.listing_price.currency != self.currency:
-            return None
-        return landed - offer.listing_price
 
     def cheapest_above(self, landed: Money) -> Competitor | None:
         for competitor in self.competitors:
@@ -97,13 +96,18 @@ class MarketView:
         return None
 
 
+def _absurd_bounds(config: ListingConfig) -> tuple[Decimal, Decimal]:
+    """Landed prices outside these are absurd: (0.5 × min_price, 3 × max_price)."""
+    return config.min_price * ABSURD_LOW, config.max_price * ABSURD_HIGH
+
+
 def _why_ignored(
     offer: Offer, config: ListingConfig, our_seller: str, landed: Money | None,
-    amazon_ids: frozenset[str],
+    amazon_ids: frozenset[str], bounds: tuple[Decimal, Decimal],
 ) -> str | None:
     """Why an offer does not count as a competitor, or None if it does. ``landed`` is
-    ``offer.landed`` and ``amazon_ids`` ``config.amazon_ids``, computed once by the caller
-    (both are derived afresh on every access)."""
+    ``offer.landed``, ``amazon_ids`` ``config.amazon_ids`` and ``bounds``
+    :func:`_absurd_bounds`, looked up once per notification by the caller."""
     seller = offer.seller_id or ""
     if seller == our_seller:
         return "ours"
@@ -128,9 +132,9 @@ def _why_ignored(
         return f"{count or 0} ratings below {config.min_feedback_count}"
     if config.exclude_fbm and not offer.is_fulfilled_by_amazon:
         return "FBM (exclude_fbm)"
-    if landed.amount < config.min_price * ABSURD_LOW:
+    if landed.amount < bounds[0]:
         return f"absurd price {landed.to_str()} (< 0.5 x min_price)"
-    if landed.amount > config.max_price * ABSURD_HIGH:
+    if landed.amount > bounds[1]:
         return f"absurd price {landed.to_str()} (> 3 x max_price)"
     return None
 
@@ -157,11 +161,12 @@ def market_view(
     sibling_wins = False
     any_winner = False
     amazon_ids = config.amazon_ids
+    bounds = _absurd_bounds(config)
     for offer in payload.offers:
         if offer.is_winner:
             any_winner = True
         landed = offer.landed
-        why = _why_ignored(offer, config, payload.seller_id, landed, amazon_ids)
+        why = _why_ignored(offer, config, payload.seller_id, landed, amazon_ids, bounds)
         if why is not None:
             if why == "ours":
                 sibling_wins = sibling_wins or (offer.is_winner and offer is not our_offer)
@@ -214,6 +219,7 @@ def market_view(
 def _b2b_tiers(payload: AnyOfferChanged, config: ListingConfig) -> tuple[TierPrice, ...]:
     offers = {o.seller_id: o for o in payload.offers if o.seller_id}
     amazon_ids = config.amazon_ids
+    bounds = _absurd_bounds(config)
     found: dict[int, TierPrice] = {}
     for row in payload.summary.buy_box_prices:
         if row.condition not in (None, payload.condition) or row.offer_type not in (None, "B2B"):
@@ -227,16 +233,15 @@ def _b2b_tiers(payload: AnyOfferChanged, config: ListingConfig) -> tuple[TierPri
         relevant = True
         if row.seller_id and row.seller_id != payload.seller_id:
             offer = offers.get(row.seller_id)
-            why = (_why_ignored(offer, config, payload.seller_id, offer.landed, amazon_ids)
-                   if offer is not None else None)
+            why = (_why_ignored(offer, config, payload.seller_id, offer.landed, amazon_ids,
+                                bounds) if offer is not None else None)
             if offer is None:
                 seller = row.seller_id
                 if (config.include_sellers and seller not in config.include_sellers) or (
                     seller in config.exclude_sellers
                 ) or (seller in amazon_ids and config.amazon_mode == "ignore"):
                     why = "filtered"
-                elif not (config.min_price * ABSURD_LOW <= price.amount
-                          <= config.max_price * ABSURD_HIGH):
+                elif not (bounds[0] <= price.amount <= bounds[1]):
                     why = "absurd price"
             relevant = why is None
         if row.tier not in found:

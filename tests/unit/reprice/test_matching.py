@@ -91,3 +91,23 @@ def test_orders_match_by_sku_marketplace_and_seller():
     elsewhere = parse_notification(order_change([("1", "SKU-1", 2)],
                                                 marketplace="A1PA6795UKMFR9")).order_change
     assert match_order(elsewhere, [config()]) == []
+
+
+def test_the_view_derives_our_listing_and_offset_once_from_our_offer():
+    payload = payload_of(aoc([offer(OUR, "21.00", shipping="2.50", points="0.50", winner=True),
+                              offer(RIVAL, "22.00")]))
+    cfg = config()
+    ours = payload.our_offers()[0]
+    view = market_view(payload, cfg, ours)
+    assert view.our_listing == Money.of("21.00", "USD")
+    assert view.our_offset == Money.of("2.00", "USD")  # shipping − points
+    assert view.our_listing + view.our_offset == ours.landed
+    # not part of the view's identity: equal views stay equal, the repr stays short
+    assert view == market_view(payload, cfg, ours)
+    assert "our_offset" not in repr(view)
+    # no offer of ours, or one in another currency: nothing to derive
+    absent = market_view(payload, cfg, None)
+    assert absent.our_listing is None and absent.our_offset is None
+    euro = payload_of(aoc([offer(OUR, "21.00", currency="EUR", winner=True)], currency="EUR"))
+    foreign = market_view(euro, cfg, euro.our_offers()[0])
+    assert foreign.our_listing is None and foreign.our_offset is None
