@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml functions/requirements.txt
 	touch $(STAMP)
 
 # A shorter market than the command's defaults (2 sellers x 50 SKUs x 14 days, which
-# takes long on moto; docs/PERFORMANCE.md): `make demo DEMO_ARGS=` runs the full default.
+# takes ≈ 5 min on moto; docs/PERFORMANCE.md): `make demo DEMO_ARGS=` runs the full default.
 DEMO_ARGS ?= --sellers 2 --skus 10 --days 2
 
 demo: $(STAMP)
