@@ -293,6 +293,7 @@ class ScheduleClock:
         self.after_each = after_each
         self._now = _aware(start) or datetime.now(UTC).replace(second=0, microsecond=0)
         self._entries: dict[str, _Entry] = {}
+        self._synced: Any = None  # _fingerprint() at the last sync
         self._lock = threading.RLock()
         self.fired: list[Firing] = []
         self.sync()
@@ -312,11 +313,48 @@ class ScheduleClock:
     def sync(self) -> None:
         """Pick up schedules created, changed or deleted since the last look."""
         with self._lock:
+            fingerprint = self._fingerprint()
             seen: set[str] = set()
             self._sync_rules(seen)
             self._sync_scheduler(seen)
             for key in set(self._entries) - seen:
                 del self._entries[key]
+            self._synced = fingerprint
+
+    def _maybe_sync(self) -> None:
+        """:meth:`sync`, unless moto's schedules are known to be unchanged since the last."""
+        fingerprint = self._fingerprint()
+        if fingerprint is None or fingerprint != self._synced:
+            self.sync()
+
+    def _fingerprint(self) -> Any:
+        """What moto holds of the stack's EventBridge rules and Scheduler schedules, read
+        from its in-process backends (microseconds, where listing them through the API
+        costs a few calls of milliseconds after every firing); ``None`` when that is not
+        possible (moto elsewhere, or backends this code does not know): then always sync."""
+        if not self.stack.aws.in_process:
+            return None
+        try:
+            from moto.events.models import events_backends
+            from moto.scheduler.models import scheduler_backends
+
+            account, region = self.stack.account_id, self.stack.region
+            rules = tuple(
+                (bus_name, name, rule.state, rule.scheduled_expression, repr(rule.targets))
+                for bus_name, bus in events_backends[account][region].event_buses.items()
+                for name, rule in bus.rules.items()
+            )
+            schedules = tuple(
+                (group_name, name, schedule.state, schedule.last_modified_date,
+                 schedule.schedule_expression, schedule.schedule_expression_timezone,
+                 repr(schedule.target), schedule.start_date, schedule.end_date)
+                for group_name, group in scheduler_backends[account][region]
+                .schedule_groups.items()
+                for name, schedule in group.schedules.items()
+            )
+        except Exception:  # any surprise means: list them through the API
+            return None
+        return rules, schedules
 
     def _add(self, entry: _Entry) -> None:
         current = self._entries.get(entry.key)
@@ -437,7 +475,7 @@ class ScheduleClock:
         with self._lock:
             if moment < self._now:
                 raise ValueError("the clock does not go backwards")
-            self.sync()
+            self._maybe_sync()
             while True:
                 due = [
                     e
@@ -453,9 +491,10 @@ class ScheduleClock:
                 firings.extend(self._fire(entry, entry.next_fire))
                 if self.after_each is not None:
                     self.after_each()
-                # Only code can create schedules while time moves: re-read when some ran.
+                # Only code can create schedules while time moves: re-read when some ran
+                # (and, in-process, changed what moto holds).
                 if self.dispatcher.invocation_count != invocations:
-                    self.sync()
+                    self._maybe_sync()
             self._now = max(self._now, moment)  # a handler's wait may have moved it on
         self.fired.extend(firings)
         return firings

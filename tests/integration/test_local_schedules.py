@@ -173,3 +173,32 @@ def test_clock_starts_at_the_current_minute_by_default(local: LocalStack) -> Non
     assert timedelta(0) <= now - clock.now() < timedelta(minutes=1, seconds=5)
     assert clock.now().second == 0
 
+
+
+def test_the_clock_relists_schedules_only_when_moto_holds_different_ones(
+    local: LocalStack,
+) -> None:
+    events = local.stack.aws("events")
+    listed: list[str] = []
+
+    def count(**_: object) -> None:
+        listed.append("ListEventBuses")  # once per sync (then ListRules per bus)
+
+    events.meta.events.register("before-call.events.ListEventBuses", count)
+    try:
+        local.advance(timedelta(hours=3))  # template schedules fire; nothing changes
+        assert listed == []
+        fingerprint = local.clock._fingerprint()
+        assert fingerprint is not None
+        events.put_rule(Name="hourly", ScheduleExpression="rate(1 hour)")
+        assert local.clock._fingerprint() != fingerprint
+        events.put_targets(Rule="hourly", Targets=[
+            {"Id": "inbox", "Arn": local.stack.queue_arn("AlertsInboxQueue")}])
+        firings = local.advance(timedelta(hours=2))
+        assert len(listed) == 1  # re-listed once, then unchanged again
+        assert len([f for f in firings if f.schedule == "hourly"]) == 2
+        events.disable_rule(Name="hourly")
+        assert not [f for f in local.advance(timedelta(hours=2)) if f.schedule == "hourly"]
+        assert len(listed) == 2
+    finally:
+        events.meta.events.unregister("before-call.events.ListEventBuses", count)
