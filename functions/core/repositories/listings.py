@@ -12,7 +12,7 @@ form (``model_dump(mode="json")``: amounts and steps as decimal strings, times a
 ISO-8601), so the table never rounds a price, new fields need no change here, and
 ``core`` does not depend on ``reprice``. Floats are refused anywhere in them.
 
-Both are stored as one JSON text attribute each (compact, keys sorted; ``Decimal`` as its
+Both are stored as one JSON text attribute each (compact; ``Decimal`` as its
 exact decimal string, ``int`` as a JSON integer), not as nested maps: a SKU's state holds
 dozens of values (and its recent sales), and every nested attribute value costs parsing
 time in the SDK on every read — the repricer reads a SKU on every notification and pages
@@ -120,8 +120,7 @@ def listing_from_item(item: Mapping[str, Mapping[str, Any]]) -> Listing:
 
 def dump_json_attribute(value: Mapping[str, Any]) -> str:
     """``strategy`` / ``state`` as stored: compact JSON, decimals as exact strings."""
-    return json.dumps(value, default=_json_value, separators=(",", ":"), sort_keys=True,
-                      ensure_ascii=False)
+    return json.dumps(value, default=_json_value, separators=(",", ":"), ensure_ascii=False)
 
 
 def load_json_attribute(stored: Any) -> dict[str, Any]:
