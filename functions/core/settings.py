@@ -72,12 +72,13 @@ def load_settings(config_class: type[Config]) -> Config:
         ) from None
 
 
-def _variables_of(config_class: type[BaseSettings]) -> frozenset[str]:
-    """The (lower-case) environment variable names ``config_class`` reads."""
+def _variables_of(config_class: type[BaseSettings]) -> tuple[str, ...]:
+    """The environment variable names ``config_class`` reads, as upper and lower case."""
     names = _VARIABLES.get(config_class)
     if names is None:
-        names = _VARIABLES[config_class] = frozenset(
-            name.lower() for name in config_class.model_fields
+        names = _VARIABLES[config_class] = tuple(
+            spelling for name in config_class.model_fields
+            for spelling in (name.upper(), name.lower())
         )
     return names
 
@@ -86,17 +87,15 @@ def cached_settings(config_class: type[Config]) -> Config:
     """:func:`load_settings`, once per process and environment.
 
     In Lambda the environment never changes, so this reads it once. The cache key also
-    holds the values of the variables ``config_class`` reads, so a process whose
-    environment does change (the local stack runs every function in one process, each
-    with its own variables) gets the settings of the environment it runs in, and the same
-    object again whenever that environment comes back: whatever is built from it (clients,
-    repositories) can be kept as long as the settings object stays the same.
+    holds the values of the variables ``config_class`` reads (spelt in upper or lower case,
+    as every deployment spells them), so a process whose environment does change (the
+    local stack runs every function in one process, each with its own variables) gets the
+    settings of the environment it runs in, and the same object again whenever that
+    environment comes back: whatever is built from it (clients, repositories) can be kept
+    as long as the settings object stays the same. A few microseconds per call.
     """
-    names = _variables_of(config_class)
-    key = (config_class, tuple(sorted(
-        (name.lower(), value) for name, value in os.environ.items()
-        if name.lower() in names
-    )))
+    get = os.environ.get
+    key = (config_class, tuple(get(name) for name in _variables_of(config_class)))
     settings = _SETTINGS.get(key)
     if settings is None:
         settings = _SETTINGS[key] = load_settings(config_class)
@@ -107,6 +106,6 @@ def _clear_settings() -> None:
     _SETTINGS.clear()
 
 
-_SETTINGS: dict[tuple[type[BaseSettings], tuple[tuple[str, str], ...]], BaseSettings] = {}
-_VARIABLES: dict[type[BaseSettings], frozenset[str]] = {}
+_SETTINGS: dict[tuple[type[BaseSettings], tuple[str | None, ...]], BaseSettings] = {}
+_VARIABLES: dict[type[BaseSettings], tuple[str, ...]] = {}
 cached_settings.cache_clear = _clear_settings  # type: ignore[attr-defined]
