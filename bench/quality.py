@@ -42,7 +42,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from functions.reprice.logic.listing_config import ListingConfig  # noqa: E402
 from functions.reprice.replay import Replay  # noqa: E402
-from infra.simulator.market import CENT, Market, Product, cents  # noqa: E402
+from infra.simulator.market import CENT, Market, Product, Tally, cents  # noqa: E402
 from infra.simulator.notifications import any_offer_changed, dumps  # noqa: E402
 from infra.simulator.parameters import DEFAULT, MarketParameters  # noqa: E402
 
@@ -68,40 +68,17 @@ REVENUE_TARGET = 1.15
 SHARE_TARGET = 0.90
 
 
-@dataclass
-class Tally:
-    revenue: Decimal = Decimal(0)
-    margin: Decimal = Decimal(0)
-    buy_box: Decimal = Decimal(0)
-    product_hours: int = 0
-    price_sum: Decimal = Decimal(0)
-    max_sum: Decimal = Decimal(0)
-    out_of_bounds: int = 0
-    price_changes: int = 0
-    suppressed_hours: int = 0
-
-    def add_hour(self, market: Market, result: Any) -> None:
-        self.revenue += result.revenue
-        self.margin += result.margin
-        self.buy_box += result.buy_box_hours
-        self.product_hours += result.product_hours
-        self.suppressed_hours += result.suppressed_hours
-        for product in market.products:
-            self.price_sum += product.ours.price
-            self.max_sum += product.max_price
-            if not product.min_price <= product.ours.price <= product.max_price:
-                self.out_of_bounds += 1
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "revenue": float(cents(self.revenue)),
-            "margin": float(cents(self.margin)),
-            "buy_box_share": round(float(self.buy_box / self.product_hours), 4),
-            "price_vs_max": round(float(self.price_sum / self.max_sum), 4),
-            "price_changes": self.price_changes,
-            "suppressed_share": round(self.suppressed_hours / self.product_hours, 4),
-            "out_of_bounds": self.out_of_bounds,
-        }
+def summary(tally: Tally) -> dict[str, Any]:
+    """One run's figures as printed and written by ``--json``."""
+    return {
+        "revenue": float(cents(tally.revenue)),
+        "margin": float(cents(tally.margin)),
+        "buy_box_share": round(float(tally.buy_box_hours / tally.product_hours), 4),
+        "price_vs_max": round(float(tally.price_sum / tally.max_sum), 4),
+        "price_changes": tally.price_changes,
+        "suppressed_share": round(tally.suppressed_hours / tally.product_hours, 4),
+        "out_of_bounds": tally.out_of_bounds,
+    }
 
 
 def listing_config(product: Product) -> ListingConfig:
@@ -181,7 +158,7 @@ def run_case(args: tuple[str, int, int, int, dict[str, str]]) -> dict[str, Any]:
     parameters = DEFAULT.replace(**overrides)
     result: dict[str, Any] = {"mix": mix, "seed": seed}
     for mode in MODES:
-        result[mode] = run(mode, mix, seed, days, skus, parameters).summary()
+        result[mode] = summary(run(mode, mix, seed, days, skus, parameters))
     ours, base = result["ours"], result["naive"]
     result["revenue_ratio"] = round(ours["revenue"] / base["revenue"], 4) if base["revenue"] \
         else None

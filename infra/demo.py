@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from infra.simulator.fulfilment import Order, SellerFulfilment, fulfilment_for
-from infra.simulator.market import CENT, Market, Product, cents
+from infra.simulator.market import CENT, Market, Product, Tally, cents
 from infra.simulator.notifications import (
     any_offer_changed,
     b2b_any_offer_changed,
@@ -60,34 +60,6 @@ COUNTRIES = {"de": "DE", "en": "GB", "fr": "FR", "it": "IT", "es": "ES"}
 B2B_EVERY = 5  # every 5th SKU of a seller has a business price (Amazon Business)
 B2B_DISCOUNT = "3%"
 BOT_BUSINESS_DISCOUNT = Decimal("0.98")  # FBA competitors' business price vs. their B2C
-
-
-@dataclass
-class Tally:
-    revenue: Decimal = Decimal(0)
-    margin: Decimal = Decimal(0)
-    buy_box_hours: int = 0
-    product_hours: int = 0
-    price_sum: Decimal = Decimal(0)
-    max_sum: Decimal = Decimal(0)
-    out_of_bounds: int = 0
-
-    def add_hour(self, market: Market, result: Any) -> None:
-        self.revenue += result.revenue
-        self.margin += result.margin
-        self.buy_box_hours += result.buy_box_hours
-        self.product_hours += result.product_hours
-        for product in market.products:
-            self.price_sum += product.ours.price
-            self.max_sum += product.max_price
-            if not product.min_price <= product.ours.price <= product.max_price:
-                self.out_of_bounds += 1
-
-    @property
-    def buy_box_share(self) -> Decimal:
-        if not self.product_hours:
-            return Decimal(0)
-        return (Decimal(self.buy_box_hours) / self.product_hours).quantize(Decimal("0.0001"))
 
 
 @dataclass

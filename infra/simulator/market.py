@@ -284,6 +284,42 @@ class HourResult:
     suppressed_hours: int = 0
 
 
+
+@dataclass
+class Tally:
+    """What a simulated run earned for our SKUs, added up hour by hour (the demo and the
+    quality benchmark report from it)."""
+
+    revenue: Decimal = Decimal(0)
+    margin: Decimal = Decimal(0)
+    buy_box_hours: Decimal = Decimal(0)
+    product_hours: int = 0
+    suppressed_hours: int = 0
+    price_sum: Decimal = Decimal(0)  # our prices, summed over the product-hours
+    max_sum: Decimal = Decimal(0)  # their max prices, likewise
+    out_of_bounds: int = 0  # product-hours with our price outside [min, max]
+    price_changes: int = 0  # counted by the caller, which makes them
+
+    def add_hour(self, market: Market, result: HourResult) -> None:
+        self.revenue += result.revenue
+        self.margin += result.margin
+        self.buy_box_hours += result.buy_box_hours
+        self.product_hours += result.product_hours
+        self.suppressed_hours += result.suppressed_hours
+        for product in market.products:
+            self.price_sum += product.ours.price
+            self.max_sum += product.max_price
+            if not product.min_price <= product.ours.price <= product.max_price:
+                self.out_of_bounds += 1
+
+    @property
+    def buy_box_share(self) -> Decimal:
+        """Our share of the Buy Box over all product-hours, to 4 places."""
+        if not self.product_hours:
+            return Decimal(0)
+        return (Decimal(self.buy_box_hours) / self.product_hours).quantize(Decimal("0.0001"))
+
+
 class Market:
     """Products of several sellers with competitor bots of one ``mix`` (:data:`MIXES`):
 
