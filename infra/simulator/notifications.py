@@ -30,20 +30,48 @@ def _money(amount: Decimal, currency: str) -> dict[str, Any]:
     return {"Amount": amount, "CurrencyCode": currency}
 
 
+def _feedback(offer: Offer) -> dict[str, Any]:
+    return {
+        "FeedbackCount": offer.feedback_count,
+        "SellerPositiveFeedbackRating": offer.feedback_positive,
+    }
+
+
+def _shipping_time(offer: Offer) -> dict[str, Any]:
+    """FBA ships now; the simulated FBM sellers within one to two days."""
+    return {
+        "MinimumHours": 0 if offer.fba else 24,
+        "MaximumHours": 0 if offer.fba else 48,
+        "AvailabilityType": "NOW",
+    }
+
+
+def _envelope(
+    notification_type: str, subscription_id: str, payload_name: str, payload: dict[str, Any],
+    *, at: datetime, notification_id: str | None,
+) -> dict[str, Any]:
+    """An offer-change notification around its payload (published 350 ms after ``at``)."""
+    return {
+        "NotificationVersion": "1.0",
+        "NotificationType": notification_type,
+        "PayloadVersion": "1.0",
+        "EventTime": _iso(at),
+        "NotificationMetadata": {
+            "ApplicationId": APPLICATION_ID,
+            "SubscriptionId": subscription_id,
+            "PublishTime": _iso(at + timedelta(milliseconds=350)),
+            "NotificationId": notification_id or str(uuid.uuid4()),
+        },
+        "Payload": {payload_name: payload},
+    }
+
+
 def _offer(offer: Offer, winner: Offer | None, currency: str) -> dict[str, Any]:
     return {
         "SellerId": offer.seller_id,
         "SubCondition": "new",
-        "SellerFeedbackRating": {
-            "FeedbackCount": offer.feedback_count,
-            "SellerPositiveFeedbackRating": offer.feedback_positive,
-        },
-        "ShippingTime": {
-            "MinimumHours": 0 if offer.fba else 24,
-            "MaximumHours": 0 if offer.fba else 48,
-            "AvailabilityType": "NOW",
-            "AvailableDate": "",
-        },
+        "SellerFeedbackRating": _feedback(offer),
+        "ShippingTime": {**_shipping_time(offer), "AvailableDate": ""},
         "ListingPrice": _money(offer.price, currency),
         "Shipping": _money(offer.shipping, currency),
         "IsFulfilledByAmazon": offer.fba,
@@ -104,33 +132,18 @@ def any_offer_changed(
                 "Shipping": _money(winner.shipping, currency),
             }
         ]
-    published = at + timedelta(milliseconds=350)
-    return {
-        "NotificationVersion": "1.0",
-        "NotificationType": "ANY_OFFER_CHANGED",
-        "PayloadVersion": "1.0",
-        "EventTime": _iso(at),
-        "NotificationMetadata": {
-            "ApplicationId": APPLICATION_ID,
-            "SubscriptionId": SUBSCRIPTION_ID,
-            "PublishTime": _iso(published),
-            "NotificationId": notification_id or str(uuid.uuid4()),
+    return _envelope("ANY_OFFER_CHANGED", SUBSCRIPTION_ID, "AnyOfferChangedNotification", {
+        "SellerId": product.seller_id,
+        "OfferChangeTrigger": {
+            "MarketplaceId": marketplace_id,
+            "ASIN": product.asin,
+            "ItemCondition": "new",
+            "TimeOfOfferChange": _iso(at),
+            "OfferChangeType": change_type,
         },
-        "Payload": {
-            "AnyOfferChangedNotification": {
-                "SellerId": product.seller_id,
-                "OfferChangeTrigger": {
-                    "MarketplaceId": marketplace_id,
-                    "ASIN": product.asin,
-                    "ItemCondition": "new",
-                    "TimeOfOfferChange": _iso(at),
-                    "OfferChangeType": change_type,
-                },
-                "Summary": summary,
-                "Offers": [_offer(o, winner, currency) for o in offers],
-            }
-        },
-    }
+        "Summary": summary,
+        "Offers": [_offer(o, winner, currency) for o in offers],
+    }, at=at, notification_id=notification_id)
 
 
 def dumps(notification: dict[str, Any]) -> str:
@@ -206,54 +219,34 @@ def b2b_any_offer_changed(
         summary["BuyBoxPrices"] = [
             {**row(winner, business_prices[winner.seller_id]), "SellerId": winner.seller_id}
         ]
-    published = at + timedelta(milliseconds=350)
-    return {
-        "NotificationVersion": "1.0",
-        "NotificationType": "B2B_ANY_OFFER_CHANGED",
-        "PayloadVersion": "1.0",
-        "EventTime": _iso(at),
-        "NotificationMetadata": {
-            "ApplicationId": APPLICATION_ID,
-            "SubscriptionId": "sim-subscription-b2b-any-offer-changed",
-            "PublishTime": _iso(published),
-            "NotificationId": notification_id or str(uuid.uuid4()),
-        },
-        "Payload": {
-            "B2BAnyOfferChangedNotification": {
-                "SellerId": product.seller_id,
-                "OfferChangeTrigger": {
-                    "MarketplaceId": marketplace_id,
-                    "ASIN": product.asin,
-                    "ItemCondition": "new",
-                    "TimeOfOfferChange": _iso(at),
-                },
-                "Summary": summary,
-                "Offers": [
-                    {
-                        "SellerId": o.seller_id,
-                        "SubCondition": "new",
-                        "SellerFeedbackRating": {
-                            "FeedbackCount": o.feedback_count,
-                            "SellerPositiveFeedbackRating": o.feedback_positive,
-                        },
-                        "ShippingTime": {
-                            "MinimumHours": 0 if o.fba else 24,
-                            "MaximumHours": 0 if o.fba else 48,
-                            "AvailabilityType": "NOW",
-                        },
-                        "ListingPrice": _money(price, currency),
-                        "Shipping": _money(o.shipping, currency),
-                        "ShipsFrom": {"Country": marketplace_country(marketplace_id)},
-                        "IsFulfilledByAmazon": o.fba,
-                        "IsBuyBoxWinner": o is winner,
-                        "PrimeInformation": {"IsPrime": o.fba, "IsNationalPrime": o.fba},
-                        "IsFeaturedMerchant": o.featured,
-                    }
-                    for o, price in offers
-                ],
-            }
-        },
-    }
+    return _envelope(
+        "B2B_ANY_OFFER_CHANGED", "sim-subscription-b2b-any-offer-changed",
+        "B2BAnyOfferChangedNotification", {
+            "SellerId": product.seller_id,
+            "OfferChangeTrigger": {
+                "MarketplaceId": marketplace_id,
+                "ASIN": product.asin,
+                "ItemCondition": "new",
+                "TimeOfOfferChange": _iso(at),
+            },
+            "Summary": summary,
+            "Offers": [
+                {
+                    "SellerId": o.seller_id,
+                    "SubCondition": "new",
+                    "SellerFeedbackRating": _feedback(o),
+                    "ShippingTime": _shipping_time(o),
+                    "ListingPrice": _money(price, currency),
+                    "Shipping": _money(o.shipping, currency),
+                    "ShipsFrom": {"Country": marketplace_country(marketplace_id)},
+                    "IsFulfilledByAmazon": o.fba,
+                    "IsBuyBoxWinner": o is winner,
+                    "PrimeInformation": {"IsPrime": o.fba, "IsNationalPrime": o.fba},
+                    "IsFeaturedMerchant": o.featured,
+                }
+                for o, price in offers
+            ],
+        }, at=at, notification_id=notification_id)
 
 
 _COUNTRIES = {
