@@ -2,7 +2,8 @@
 
 :func:`responses` documents a route's outcomes for the OpenAPI document: the success
 model and the error statuses it can answer with (all in the ``ErrorResponse`` shape that
-handler.py produces, including 422 for request validation).
+handler.py produces, including 422 for request validation); :func:`csv_upload` does the same
+for a route whose body is a CSV file.
 """
 
 from __future__ import annotations
@@ -42,3 +43,29 @@ def responses(
             "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
         }
     return documented
+
+
+def csv_upload(
+    ok: type, *errors: int, invalid: str, example: str
+) -> dict[str, Any]:
+    """``responses`` and ``openapi_extensions`` of a route that takes a CSV body: 200
+    "imported", the ``errors``, and 422 as a ``CsvErrorResponse`` (every problem of the
+    ``invalid`` file with its line and column); ``example`` is the request body's example.
+    """
+    from functions.api.repricer_models import CsvErrorResponse
+
+    return {
+        "responses": {
+            **responses(ok, *errors, ok_description="imported"),
+            422: {
+                "description": f"{invalid}: every problem with its line and column",
+                "content": {content_types.APPLICATION_JSON: {"model": CsvErrorResponse}},
+            },
+        },
+        "openapi_extensions": {
+            "requestBody": {
+                "required": True,
+                "content": {"text/csv": {"schema": {"type": "string"}, "example": example}},
+            }
+        },
+    }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -19,8 +18,7 @@ from functions.api.errors import require_media_type
 from functions.api.identity import Caller, current_caller
 from functions.api.logic import costs as logic
 from functions.api.observability import metrics
-from functions.api.repricer_models import CsvErrorResponse
-from functions.api.routes import COGNITO, responses
+from functions.api.routes import COGNITO, csv_upload, responses
 from functions.core.repositories.unit_costs import UnitCostRepository
 
 router = Router()
@@ -45,20 +43,8 @@ _CSV_EXAMPLE = "sku,unit_cost,currency\nMUG-BLU-12,5.00,USD\nMUG-BLU-12,4.60,EUR
         f"kept. At most {logic.MAX_COST_ROWS} rows per request."
     ),
     tags=["costs"],
-    responses={
-        **responses(CostsImported, 401, 403, 415, ok_description="imported"),
-        422: {
-            "description": "invalid cost sheet: every problem with its line and column",
-            "content": {content_types.APPLICATION_JSON: {"model": CsvErrorResponse}},
-        },
-    },
+    **csv_upload(CostsImported, 401, 403, 415, invalid="invalid cost sheet", example=_CSV_EXAMPLE),
     security=COGNITO,
-    openapi_extensions={
-        "requestBody": {
-            "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE}},
-        }
-    },
 )
 def put_my_costs(caller: CurrentCaller, costs: Costs) -> CostsImported:
     event = router.current_event

@@ -23,7 +23,6 @@ from functions.api.identity import Caller, current_caller
 from functions.api.logic import listings as logic
 from functions.api.observability import metrics
 from functions.api.repricer_models import (
-    CsvErrorResponse,
     HistoryEntryOut,
     HistoryPage,
     ImportResult,
@@ -32,7 +31,7 @@ from functions.api.repricer_models import (
     ListingPut,
     strategy_values,
 )
-from functions.api.routes import COGNITO, responses
+from functions.api.routes import COGNITO, csv_upload, responses
 from functions.core.accounts import MarketplaceId
 from functions.core.repositories.listings import ListingRepository
 from functions.core.repositories.price_history import PriceHistoryRepository
@@ -104,20 +103,8 @@ def list_listings(
         f"state kept). At most {logic.MAX_IMPORT_ROWS} rows per request."
     ),
     tags=["listings"],
-    responses={
-        **responses(ImportResult, 401, 403, 409, 415, ok_description="imported"),
-        422: {
-            "description": "invalid CSV: every problem with its line and column",
-            "content": {content_types.APPLICATION_JSON: {"model": CsvErrorResponse}},
-        },
-    },
+    **csv_upload(ImportResult, 401, 403, 409, 415, invalid="invalid CSV", example=_CSV_EXAMPLE),
     security=COGNITO,
-    openapi_extensions={
-        "requestBody": {
-            "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE}},
-        }
-    },
 )
 def import_listings(caller: CurrentCaller, listings: Listings) -> ImportResult:
     event = router.current_event
