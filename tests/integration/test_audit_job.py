@@ -18,6 +18,7 @@ real time. What is checked:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import shutil
@@ -114,11 +115,12 @@ class Aws:
     alarm_queue: str
 
 
-@pytest.fixture(scope="module")
-def aws() -> Iterator[Aws]:
+@contextlib.contextmanager
+def audit_aws(tables: list[str]) -> Iterator[Aws]:
+    """moto with ``tables`` of the template, the event bus and an alarm queue on it."""
     with mock_aws():
         dynamo = boto3.client("dynamodb", region_name="us-east-1")
-        names = create_tables(dynamo, load_transformed(), only=["ClaimsTable", "AuditJobsTable"])
+        names = create_tables(dynamo, load_transformed(), only=tables)
         events = boto3.client("events", region_name="us-east-1")
         sqs = boto3.client("sqs", region_name="us-east-1")
         events.create_event_bus(Name=BUS)
@@ -130,6 +132,12 @@ def aws() -> Iterator[Aws]:
         events.put_targets(Rule="audit-alarms", EventBusName=BUS,
                            Targets=[{"Id": "alarms", "Arn": queue_arn}])
         yield Aws(dynamo, names, sqs, queue_url)
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Aws]:
+    with audit_aws(["ClaimsTable", "AuditJobsTable"]) as clients:
+        yield clients
 
 
 @dataclass

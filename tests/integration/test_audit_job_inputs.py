@@ -9,7 +9,6 @@ cost sheet and inbound shipments CSV included (same ids, quantities, amounts, de
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -20,7 +19,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from functions.audit.inbound import slices
 from functions.audit.job import AuditJobRunner, JobNotFinished, JobSettings, data_range
@@ -29,9 +27,7 @@ from functions.audit.logic.costs import read_costs
 from functions.core.events import DomainEvents
 from functions.core.money import Money
 from functions.core.repositories.audit_jobs import JobStatus, ReportStatus
-from functions.core.repositories.tables import create_tables
 from functions.core.repositories.unit_costs import UnitCostRepository
-from infra.template import load_transformed
 from tests.integration.test_audit_job import (
     AS_OF,
     BUS,
@@ -41,6 +37,7 @@ from tests.integration.test_audit_job import (
     SELLER,
     Aws,
     World,
+    audit_aws,
     make_world,
 )
 
@@ -50,21 +47,8 @@ COSTS_CSV = FIXTURES.parent / "costs.csv"
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[Aws]:
-    with mock_aws():
-        dynamo = boto3.client("dynamodb", region_name="us-east-1")
-        names = create_tables(dynamo, load_transformed(),
-                              only=["ClaimsTable", "AuditJobsTable", "UnitCostsTable"])
-        events = boto3.client("events", region_name="us-east-1")
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        events.create_event_bus(Name=BUS)
-        queue_url = sqs.create_queue(QueueName="audit-alarms")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(
-            QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="audit-alarms", EventBusName=BUS,
-                        EventPattern=json.dumps({"source": ["sellerops.audit"]}))
-        events.put_targets(Rule="audit-alarms", EventBusName=BUS,
-                           Targets=[{"Id": "alarms", "Arn": queue_arn}])
-        yield Aws(dynamo, names, sqs, queue_url)
+    with audit_aws(["ClaimsTable", "AuditJobsTable", "UnitCostsTable"]) as clients:
+        yield clients
 
 
 @pytest.fixture
