@@ -312,8 +312,10 @@ class ScheduleClock:
 
     def sync(self) -> None:
         """Pick up schedules created, changed or deleted since the last look."""
+        self._sync(self._fingerprint())
+
+    def _sync(self, fingerprint: Any) -> None:
         with self._lock:
-            fingerprint = self._fingerprint()
             seen: set[str] = set()
             self._sync_rules(seen)
             self._sync_scheduler(seen)
@@ -325,7 +327,7 @@ class ScheduleClock:
         """:meth:`sync`, unless moto's schedules are known to be unchanged since the last."""
         fingerprint = self._fingerprint()
         if fingerprint is None or fingerprint != self._synced:
-            self.sync()
+            self._sync(fingerprint)
 
     def _fingerprint(self) -> Any:
         """What moto holds of the stack's EventBridge rules and Scheduler schedules, read
