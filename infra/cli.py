@@ -1,6 +1,7 @@
 """The ``sellerops`` command (DESIGN.md §3).
 
     sellerops demo  [--seed 1] [--sellers 2] [--skus 50] [--days 14] [--json] [--record F]
+                    [--workers N]
     sellerops local [--port 3000]
     sellerops reprice replay --listings LISTINGS.csv --notifications FILE.jsonl [--json]
     sellerops audit --reports DIR [--as-of YYYY-MM-DD] [--costs COSTS.csv] [--json]
@@ -49,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--record", metavar="FILE.jsonl", default=None,
                       help="also write every notification sent, one JSON per line (the "
                       "input of `sellerops reprice replay --notifications`)")
+    demo.add_argument("--workers", type=_positive, default=None,
+                      help="processes to split the sellers over, each with its own local "
+                      "stack (default: one per CPU, at most one per seller); the result "
+                      "does not depend on it")
 
     local = commands.add_parser(
         "local", help="serve the whole stack on 127.0.0.1 until Ctrl-C (API, pollers, schedules)"
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(
             seed=args.seed, sellers=args.sellers, skus=args.skus, days=args.days,
-            as_json=args.json, out_dir=args.out, record=args.record,
+            as_json=args.json, out_dir=args.out, record=args.record, workers=args.workers,
         )
     if args.command == "local":
         from infra.local.server import run_local

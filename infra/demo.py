@@ -34,8 +34,12 @@ import html
 import io
 import json
 import logging
+import multiprocessing
+import os
+import shutil
 import sys
 import time
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -43,7 +47,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from infra.simulator.fulfilment import Order, SellerFulfilment, fulfilment_for
-from infra.simulator.market import CENT, Market, Product, Tally, cents
+from infra.simulator.market import CENT, HourResult, Market, Product, Tally, cents
 from infra.simulator.notifications import (
     any_offer_changed,
     b2b_any_offer_changed,
@@ -57,6 +61,7 @@ CURRENCY = "EUR"
 START = datetime(2026, 1, 5, tzinfo=UTC)
 LANGUAGES = ("de", "en", "fr", "it", "es")
 COUNTRIES = {"de": "DE", "en": "GB", "fr": "FR", "it": "IT", "es": "ES"}
+CHARTED = 6  # products with a price chart in the report
 B2B_EVERY = 5  # every 5th SKU of a seller has a business price (Amazon Business)
 B2B_DISCOUNT = "3%"
 BOT_BUSINESS_DISCOUNT = Decimal("0.98")  # FBA competitors' business price vs. their B2C
@@ -241,22 +246,40 @@ def run_baseline(seed: int, sellers: list[str], skus: int, hours: int) -> Tally:
     return tally
 
 
+def chart_label(product: Product) -> str:
+    return f"{product.seller_id} {product.sku}"
+
+
+def charted(market: Market) -> list[str]:
+    """The products the report charts (the first :data:`CHARTED` of the whole run)."""
+    return [chart_label(p) for p in market.products[:CHARTED]]
+
+
 class Demo:
+    """One local stack and one simulated Amazon running the sellers of shard ``shard`` of
+    ``shards`` (every ``shards``-th seller; all of them by default). Each seller's market,
+    fulfilment and notifications are its own, so the shards' results add up to the
+    result of one run of all sellers."""
+
     def __init__(
         self, seed: int, sellers: int, skus: int, days: int, log: TextIO,
-        record: str | Path | None = None,
+        record: str | Path | None = None, *, shard: int = 0, shards: int = 1,
     ) -> None:
         self.result = DemoResult(seed=seed, days=days, sellers=sellers, skus=skus)
-        self.seller_ids = seller_ids(sellers)
-        self.market = Market(seed, self.seller_ids, skus, CURRENCY)
+        self.all_sellers = seller_ids(sellers)
+        self.seller_ids = self.all_sellers[shard::shards]
+        self.market = Market(seed, self.all_sellers, skus, CURRENCY)
+        self.charted = set(charted(self.market))
+        self.market.keep_sellers(self.seller_ids)
         self.b2b = b2b_skus(self.market.products)
         self.fulfilment: dict[str, SellerFulfilment] = fulfilment_for(
             self.market.products, seed=seed, start=START, marketplace_id=MARKETPLACE_ID,
-            currency=CURRENCY)
+            currency=CURRENCY, seller_order=self.all_sellers)
         self.log = log
         self.record = record
         self.recorder = NotificationRecorder(None)
-        self.sequence = 0
+        self.recorded_by_hour: list[int] = []  # lines recorded by the end of each hour
+        self.sequences: dict[str, int] = {}  # notifications sent, per seller
         self.our_changes: set[str] = set()  # ASINs whose price we changed in the last hour
 
     def say(self, message: str) -> None:
@@ -282,38 +305,45 @@ class Demo:
             ) as local:
                 amazon.store_app_secret(local.stack.aws("secretsmanager"))
                 self.onboard(local, amazon)
+                # The hours are whole clock hours from the one after onboarding, however
+                # long onboarding and each hour's work took in simulated time (handlers'
+                # waits move the clock): a run's timeline is the same however its sellers
+                # are split over workers.
+                now = local.clock.now()
+                first = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
                 queue_url = local.stack.queue_url("PriceNotificationsQueue")
                 sqs = local.stack.aws("sqs")
                 for hour in range(hours):
                     # Top of the hour: bots move; every changed offer (theirs, or ours
                     # from the last hour) reaches us as ANY_OFFER_CHANGED; the stack
                     # reacts within the hour; shoppers buy at the prices that then stand.
+                    hour_start = first + timedelta(hours=hour)
+                    _advance_to(local, hour_start)
                     changed = self.market.move_bots() | self.our_changes
-                    hour_start = local.clock.now()
                     self.send_notifications(sqs, queue_url, changed, hour_start, amazon)
-                    local.advance(timedelta(hours=1))
+                    _advance_to(local, hour_start + timedelta(hours=1))
                     self.sync_prices(amazon)
                     sold = self.market.sell(changed)
                     self.result.ours.add_hour(self.market, sold)
                     # The hour's orders reach the stack (processed with the next hour's
                     # notifications) and the fulfilment's ledger.
-                    self.send_orders(sqs, queue_url, hour_start, sold.units)
+                    self.send_orders(sqs, queue_url, hour_start, sold)
                     self.record_series(hour)
+                    self.recorded_by_hour.append(self.recorder.lines)
                     progress.update(hour + 1, f"{len(changed)} offers changed")
                 self.audit(local)
             self.result.api_calls = amazon.api.api_calls()
             self.result.throttled = amazon.api.throttled()
         progress.done()
-        self.result.baseline = run_baseline(
-            self.result.seed, self.seller_ids, self.result.skus, hours
-        )
         self.result.seconds = time.monotonic() - started
         return self.result
 
     def onboard(self, local: Any, amazon: Any) -> None:
         """Each seller: consent → account → connect (subscriptions + first sync) → strategies."""
         secrets = local.stack.aws("secretsmanager")
-        for index, seller_id in enumerate(self.seller_ids):
+        for index, seller_id in enumerate(self.all_sellers):
+            if seller_id not in self.seller_ids:
+                continue  # another shard's
             products = [p for p in self.market.products if p.seller_id == seller_id]
             amazon.authorise_seller(secrets, seller_id)
             amazon.api.register_report(
@@ -359,9 +389,11 @@ class Demo:
                 self.result.price_changes += 1
                 self.our_changes.add(product.asin)
 
-    def _next_id(self) -> str:
-        self.sequence += 1
-        return f"sim-{self.result.seed}-{self.sequence:08d}"
+    def _next_id(self, seller_id: str) -> str:
+        """Unique in the run: the seller's number and its own sequence."""
+        sequence = self.sequences[seller_id] = self.sequences.get(seller_id, 0) + 1
+        return (f"sim-{self.result.seed}-{self.all_sellers.index(seller_id) + 1:02d}-"
+                f"{sequence:07d}")
 
     def _send(self, sqs: Any, queue_url: str, bodies: list[dict[str, Any]]) -> None:
         """Onto the price-notifications queue (batches of 10), and into the recording."""
@@ -375,7 +407,7 @@ class Demo:
                     self.result.notifications_by_type.get(kind, 0) + 1)
                 entries.append({"Id": str(len(entries)), "MessageBody": text})
             sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-        self.result.notifications_sent = self.sequence
+        self.result.notifications_sent = sum(self.sequences.values())
 
     def business_prices(self, amazon: Any, product: Product) -> dict[str, Decimal]:
         """Business prices on Amazon Business: ours as the repricer set it (else our B2C
@@ -397,23 +429,25 @@ class Demo:
                 continue
             bodies.append(any_offer_changed(
                 product, marketplace_id=MARKETPLACE_ID, currency=CURRENCY,
-                at=now + timedelta(seconds=1), notification_id=self._next_id(),
+                at=now + timedelta(seconds=1), notification_id=self._next_id(product.seller_id),
             ))
             if amazon is not None and (product.seller_id, product.sku) in self.b2b:
                 # A separate event a moment later (its TimeOfOfferChange is newer).
                 bodies.append(b2b_any_offer_changed(
                     product, self.business_prices(amazon, product),
                     marketplace_id=MARKETPLACE_ID, currency=CURRENCY,
-                    at=now + timedelta(seconds=2), notification_id=self._next_id(),
+                    at=now + timedelta(seconds=2),
+                    notification_id=self._next_id(product.seller_id),
                 ))
         self._send(sqs, queue_url, bodies)
 
     def send_orders(
-        self, sqs: Any, queue_url: str, hour_start: datetime, units: dict[str, Decimal],
+        self, sqs: Any, queue_url: str, hour_start: datetime, sold: HourResult,
     ) -> None:
         """The hour's whole units become orders: one ORDER_CHANGE (Unshipped) each."""
         bodies = []
         for seller_id, fulfilment in self.fulfilment.items():
+            units = sold.units_of_seller(seller_id)
             own = {p.sku: units.get(p.sku, Decimal(0)) for p in fulfilment.products}
             orders: list[Order] = fulfilment.record_hour(hour_start, own)
             for order in orders:
@@ -424,7 +458,7 @@ class Demo:
                     amazon_order_id=order.amazon_order_id, order_item_id=order.order_item_id,
                     sku=order.sku, quantity=order.quantity, purchased_at=order.purchased_at,
                     at=order.purchased_at + timedelta(minutes=2),
-                    notification_id=self._next_id(),
+                    notification_id=self._next_id(seller_id),
                 ))
         self._send(sqs, queue_url, bodies)
 
@@ -489,11 +523,20 @@ class Demo:
             scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def record_series(self, hour: int) -> None:
-        for product in self.market.products[:6]:
+        for product in self.market.products:
+            label = chart_label(product)
+            if label not in self.charted:
+                continue
             winner = product.buy_box_winner()
-            self.result.series.setdefault(product.sku, []).append(
+            self.result.series.setdefault(label, []).append(
                 (hour, str(product.ours.price), str(winner.landed) if winner else None)
             )
+
+
+def _advance_to(local: Any, moment: datetime) -> None:
+    """Run the local stack's clock to ``moment`` (or just drain when it is already there
+    or past it)."""
+    local.advance(max(moment - local.clock.now(), timedelta(0)))
 
 
 def _offer_attributes(product: Product) -> dict[str, Any]:
@@ -622,20 +665,151 @@ def _logging_to(stream: TextIO) -> Any:
         root.setLevel(previous)
 
 
+def default_workers(sellers: int) -> int:
+    """One worker process per CPU this process may use, at most one per seller."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, sellers))
+
+
+def combine(parts: list[DemoResult], chart_order: list[str]) -> DemoResult:
+    """The workers' results (disjoint sellers) as the result of one run: counts and
+    tallies add up, accounts in seller order, charts in ``chart_order``."""
+    first = parts[0]
+    total = DemoResult(seed=first.seed, days=first.days, sellers=first.sellers,
+                       skus=first.skus)
+    for part in parts:
+        total.ours += part.ours
+        for name in ("price_changes", "notifications_sent", "orders", "units_ordered",
+                     "orders_counted", "claims_count", "claims_value", "api_calls",
+                     "throttled"):
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+        for name in ("notifications_by_type", "claims_by_category", "claims_planted"):
+            counts: dict[str, int] = getattr(total, name)
+            for key, count in getattr(part, name).items():
+                counts[key] = counts.get(key, 0) + count
+        total.accounts.extend(part.accounts)
+        total.series.update(part.series)
+    total.accounts.sort(key=lambda account: account["seller_id"])
+    total.series = {label: total.series[label] for label in chart_order
+                    if label in total.series}
+    return total
+
+
+_hours_done: Any = None  # in a worker process: the shared per-worker hour counters
+
+
+class _WorkerProgress:
+    """A worker's progress, written where the parent's progress bar reads it."""
+
+    def __init__(self, shard: int) -> None:
+        self.shard = shard
+
+    def update(self, done: int, note: str = "") -> None:
+        _hours_done[self.shard] = done
+
+    def done(self) -> None:
+        pass
+
+
+def _init_worker(hours_done: Any) -> None:
+    global _hours_done
+    _hours_done = hours_done
+
+
+def _run_shard(
+    seed: int, sellers: int, skus: int, days: int, out: Path, record: Path | None,
+    shard: int, shards: int,
+) -> tuple[DemoResult, list[int]]:
+    """A worker process: its sellers on their own local stack and simulated Amazon."""
+    with (out / f"handlers.{shard}.log").open("w", encoding="utf-8") as log, \
+            _logging_to(log):
+        demo = Demo(seed, sellers, skus, days, log, record=record, shard=shard, shards=shards)
+        result = demo.run(_WorkerProgress(shard))  # type: ignore[arg-type]
+    return result, demo.recorded_by_hour
+
+
+def _merge_recordings(parts: list[tuple[Path, list[int]]], target: Path) -> None:
+    """The workers' recordings as one, hour by hour (workers in order within an hour)."""
+    files = [path.open(encoding="utf-8") for path, _ in parts]
+    try:
+        with target.open("w", encoding="utf-8") as merged:
+            for hour in range(len(parts[0][1])):
+                for file, (_, ends) in zip(files, parts, strict=True):
+                    start = ends[hour - 1] if hour else 0
+                    for _ in range(ends[hour] - start):
+                        merged.write(file.readline())
+    finally:
+        for file in files:
+            file.close()
+    for path, _ in parts:
+        path.unlink()
+
+
+def _run_sharded(
+    seed: int, sellers: int, skus: int, days: int, out: Path, record: Path | None,
+    workers: int, progress: Progress,
+) -> DemoResult:
+    """The sellers split over ``workers`` processes, each with its own local stack."""
+    context = multiprocessing.get_context("spawn")
+    hours_done = context.Array("i", workers, lock=False)
+    parts_of = [None if record is None else record.with_name(f"{record.name}.{shard}")
+                for shard in range(workers)]
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(hours_done,)) as pool:
+        futures = [pool.submit(_run_shard, seed, sellers, skus, days, out, parts_of[shard],
+                               shard, workers) for shard in range(workers)]
+        pending: set[Future[Any]] = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+            for future in finished:
+                future.result()  # a worker's error ends the run
+            progress.update(min(hours_done), f"{workers} workers")
+        outcomes = [future.result() for future in futures]
+    progress.done()
+    with (out / "handlers.log").open("w", encoding="utf-8") as log:
+        for shard in range(workers):
+            part = out / f"handlers.{shard}.log"
+            log.write(f"# worker {shard + 1} of {workers}: sellers "
+                      f"{', '.join(seller_ids(sellers)[shard::workers])}\n")
+            with part.open(encoding="utf-8") as text:
+                shutil.copyfileobj(text, log)
+            part.unlink()
+    result = combine([r for r, _ in outcomes],
+                     charted(Market(seed, seller_ids(sellers), skus, CURRENCY)))
+    if record is not None:
+        _merge_recordings([(path, hours) for path, (_, hours) in
+                           zip(parts_of, outcomes, strict=True) if path is not None], record)
+        result.recorded = str(record.resolve())
+    return result
+
+
 def run_demo(
     *, seed: int, sellers: int, skus: int, days: int, as_json: bool, out_dir: str,
-    record: str | None = None,
+    record: str | None = None, workers: int | None = None,
 ) -> int:
+    """The demo; its sellers split over ``workers`` processes (default
+    :func:`default_workers`), which gives the same result as one."""
+    started = time.monotonic()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "handlers.log"
-    with log_path.open("w", encoding="utf-8") as log, _logging_to(log):
-        demo = Demo(seed, sellers, skus, days, log, record=record)
-        progress = Progress(days * 24, sys.stderr, enabled=sys.stderr.isatty())
-        if not as_json:
-            print(f"sellerops demo: provisioning the local stack, {sellers} sellers x {skus} "
-                  f"SKUs, {days} days (log: {log_path})", file=sys.stderr, flush=True)
-        result = demo.run(progress)
+    workers = default_workers(sellers) if workers is None else max(1, min(workers, sellers))
+    progress = Progress(days * 24, sys.stderr, enabled=sys.stderr.isatty())
+    if not as_json:
+        print(f"sellerops demo: provisioning the local stack, {sellers} sellers x {skus} "
+              f"SKUs, {days} days, {workers} worker(s) (log: {log_path})",
+              file=sys.stderr, flush=True)
+    if workers == 1:
+        with log_path.open("w", encoding="utf-8") as log, _logging_to(log):
+            result = Demo(seed, sellers, skus, days, log, record=record).run(progress)
+    else:
+        result = _run_sharded(seed, sellers, skus, days, out,
+                              Path(record) if record else None, workers, progress)
+    result.baseline = run_baseline(seed, seller_ids(sellers), skus, days * 24)
+    result.seconds = time.monotonic() - started
     report = (out / "report.html").resolve()
     summary = result.to_json(report)
     write_report(result, summary, out)

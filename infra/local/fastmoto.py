@@ -16,7 +16,15 @@ general-purpose parts of moto (5.2) dominate their cost. While :func:`fast_moto`
    an index and every Scan, comparing moto's ``DynamoType`` objects (each comparison casts
    both values). The replacement sorts by the plain key values (text, numbers as
    ``Decimal``, bytes): the same order, without the casts.
-3. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
+3. **A partition's items.** A Query of the table itself (not of an index) filters
+   ``all_items`` — the whole table, sorted — down to one partition. While such a Query
+   runs, ``all_items`` returns that partition's items only (moto then sorts them by range
+   key as before): the same page, without walking and sorting every other partition.
+4. **Message retention.** For every message a ReceiveMessage looks at, moto reads the
+   queue's retention period through ``get_queue_attributes``, which computes all the
+   queue's attributes, message counts included (a walk over every message): quadratic in
+   the queue's length. The replacement reads the retention period attribute itself.
+5. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
    attribute) and ``method_names_from_class`` (``inspect.getmembers`` on every request) are
    pure functions of their arguments and are memoised.
 
@@ -44,6 +52,7 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 SHORT_PATH_RESPONSES = 0  # how many responses took the short path (tests read it)
 
 _lock = threading.Lock()
+_partition = threading.local()  # .table, .hash_key: the partition a table Query reads
 _depth = 0
 _saved: list[tuple[Any, str, Any]] = []
 
@@ -79,7 +88,13 @@ def _plain(value: Any) -> Any:
 
 
 def _all_items(self: Any) -> list[Any]:
-    """moto's ``Table.all_items``, sorted by plain key values."""
+    """moto's ``Table.all_items``, sorted by plain key values; only the partition a running
+    Query of this table reads (:func:`_table_query`)."""
+    if getattr(_partition, "table", None) is self:
+        partition = self.items.get(_partition.hash_key)
+        if partition is None:
+            return []
+        return list(partition.values()) if self.range_key_attr else [partition]
     items: list[Any] = []
     for hash_set in self.items.values():
         if self.range_key_attr:
@@ -91,6 +106,34 @@ def _all_items(self: Any) -> list[Any]:
             (_plain(item.hash_key), _plain(item.range_key)) if item.range_key
             else _plain(item.hash_key)))
     return sorted(items, key=lambda item: _plain(item.hash_key))
+
+
+def _table_query(original: Any) -> Any:
+    """``Table.query`` that, for a Query of the table itself, tells ``all_items`` which
+    partition it reads."""
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None or getattr(_partition, "table", None) is not None:
+            return original(self, hash_key, *args, **kwargs)
+        _partition.table, _partition.hash_key = self, hash_key
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            _partition.table = _partition.hash_key = None
+
+    query.__wrapped__ = original  # type: ignore[attr-defined]
+    return query
+
+
+def _retention_check(_original: Any) -> Any:
+    def is_message_valid_based_on_retention_period(
+        self: Any, queue_name: str, message: Any,
+    ) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > sqs_models.unix_time())
+
+    from moto.sqs import models as sqs_models
+    return is_message_valid_based_on_retention_period
 
 
 def _replacements() -> list[tuple[Any, str, Callable[[Any], Any]]]:
@@ -108,6 +151,13 @@ def _replacements() -> list[tuple[Any, str, Callable[[Any], Any]]]:
                         lambda original: _short_path(original, (ActionResult, DynamoResult))))
     if hasattr(Table, "all_items"):
         patches.append((Table, "all_items", lambda _original: _all_items))
+    if hasattr(Table, "query"):
+        patches.append((Table, "query", _table_query))
+    with contextlib.suppress(ImportError):
+        from moto.sqs.models import SQSBackend
+        if hasattr(SQSBackend, "is_message_valid_based_on_retention_period"):
+            patches.append((SQSBackend, "is_message_valid_based_on_retention_period",
+                            _retention_check))
     for module_name, name in (
         ("moto.core.responses", "camelcase_to_underscores"),
         ("moto.core.responses", "method_names_from_class"),

@@ -569,15 +569,20 @@ def _when(text: Any) -> datetime | None:
 
 def fulfilment_for(
     products: list[Product], *, seed: int, start: datetime, marketplace_id: str,
-    currency: str,
+    currency: str, seller_order: list[str] | None = None,
 ) -> dict[str, SellerFulfilment]:
-    """One :class:`SellerFulfilment` per seller of ``products`` (in order of appearance)."""
+    """One :class:`SellerFulfilment` per seller of ``products`` (in order of appearance).
+
+    A seller's index (in its order ids, shipment ids, ...) is its position in
+    ``seller_order`` when given (all the run's sellers, when ``products`` holds only
+    some of them), else in ``products``."""
     sellers: dict[str, list[Product]] = {}
     for product in products:
         sellers.setdefault(product.seller_id, []).append(product)
+    order = seller_order if seller_order is not None else list(sellers)
     return {
         seller_id: SellerFulfilment(
             seller_id, group, seed=seed, start=start, marketplace_id=marketplace_id,
-            currency=currency, seller_index=index)
-        for index, (seller_id, group) in enumerate(sellers.items())
+            currency=currency, seller_index=order.index(seller_id))
+        for seller_id, group in sellers.items()
     }

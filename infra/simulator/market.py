@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import ROUND_DOWN, Decimal
 
 from infra.simulator.parameters import DEFAULT, MarketParameters
@@ -276,12 +276,17 @@ class Product:
 @dataclass
 class HourResult:
     changed: set[str]  # ASINs whose offers (or threshold) changed this hour
-    units: dict[str, Decimal]  # our units sold per SKU
+    units: dict[tuple[str, str], Decimal]  # our units sold per (seller, SKU)
     revenue: Decimal
     margin: Decimal
     buy_box_hours: Decimal  # sum over our SKUs of our Buy Box share of the hour's page views
     product_hours: int
     suppressed_hours: int = 0
+
+    def units_of_seller(self, seller_id: str) -> dict[str, Decimal]:
+        """One seller's units sold per SKU (sellers' SKUs may have equal names)."""
+        return {sku: units for (seller, sku), units in self.units.items()
+                if seller == seller_id}
 
 
 
@@ -311,6 +316,12 @@ class Tally:
             self.max_sum += product.max_price
             if not product.min_price <= product.ours.price <= product.max_price:
                 self.out_of_bounds += 1
+
+    def __add__(self, other: Tally) -> Tally:
+        """Two tallies of disjoint products (e.g. the demo's workers) as one: every field
+        is a sum."""
+        return Tally(**{f.name: getattr(self, f.name) + getattr(other, f.name)
+                        for f in fields(self)})
 
     @property
     def buy_box_share(self) -> Decimal:
@@ -421,6 +432,13 @@ class Market:
         return Bot(offer, kind, floor=floor, every_hours=rng.choice([3, 4, 6]),
                    ceiling=max(ceiling, price), at_floor=rng.choice(["stay", "reset"]))
 
+    def keep_sellers(self, seller_ids: Iterable[str]) -> None:
+        """From now on only these sellers' products take part (the demo's workers each
+        run some sellers). Each ASIN keeps its own random streams, so a product behaves
+        the same whichever others are kept."""
+        kept = set(seller_ids)
+        self.products = [p for p in self.products if p.seller_id in kept]
+
     def product(self, seller_id: str, sku: str) -> Product:
         for product in self.products:
             if product.seller_id == seller_id and product.sku == sku:
@@ -459,20 +477,20 @@ class Market:
     def sell(self, changed: set[str] | None = None) -> HourResult:
         """The rest of the hour: shoppers buy at the prices that now stand (a repricer
         reacts within minutes, bots at the top of the hour)."""
-        units: dict[str, Decimal] = {}
-        revenue = margin = Decimal(0)
-        bb = 0.0
+        units: dict[tuple[str, str], Decimal] = {}
+        revenue = margin = bb = Decimal(0)
         suppressed = 0
         for product in self.products:
             sold = _dec(product.units_of(product.ours))
-            units[product.sku] = sold
+            units[product.seller_id, product.sku] = sold
             revenue += sold * product.ours.price
             margin += sold * (product.ours.price - product.cost)
             shares = product.buy_box_shares()
             if not shares:
                 suppressed += 1
-            bb += next((s for o, s in shares if o is product.ours), 0.0)
-        return HourResult(changed or set(), units, revenue, margin, _dec(bb),
+            # rounded per product: the sum over any split of the products is the same
+            bb += _dec(next((s for o, s in shares if o is product.ours), 0.0))
+        return HourResult(changed or set(), units, revenue, margin, bb,
                           len(self.products), suppressed)
 
     def step(self) -> HourResult:

@@ -15,17 +15,22 @@ CONTRACT_KEYS = {
 }
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
+def run(out, workers):
     import io
     from contextlib import redirect_stdout
 
     buffer = io.StringIO()
     with redirect_stdout(buffer):
         code = main(["demo", "--json", "--sellers", "2", "--skus", "3", "--days", "1",
-                     "--seed", "5", "--out", str(out), "--record", str(out / "rec.jsonl")])
+                     "--seed", "5", "--out", str(out), "--record", str(out / "rec.jsonl"),
+                     "--workers", str(workers)])
     return code, buffer.getvalue(), out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """Two worker processes, one seller each."""
+    return run(tmp_path_factory.mktemp("demo"), workers=2)
 
 
 def test_prints_one_json_document_with_the_contract_keys(demo):
@@ -96,3 +101,24 @@ def test_the_recording_replays_without_errors(demo, tmp_path):
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert {r["line"] for r in rows} == set(range(1, len(lines) + 1))
     assert not [r for r in rows if r["action"] == "error"]
+
+
+def test_one_worker_gives_the_same_result_as_two(demo, tmp_path):
+    code, stdout, out = run(tmp_path, workers=1)
+    assert code == 0
+    one, two = json.loads(stdout), json.loads(demo[1])
+    # each worker's stack creates its own notification destination, and the publisher
+    # groups a seller's price changes into feeds by the batches it receives
+    assert abs(one.pop("api_calls") - two.pop("api_calls")) <= 0.05 * one["price_changes"] + 2
+    for key in ("elapsed_seconds", "report", "recorded"):
+        one.pop(key), two.pop(key)
+    assert one == two
+    lines = (out / "rec.jsonl").read_text(encoding="utf-8").splitlines()
+    merged = (demo[2] / "rec.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(lines) == sorted(merged)  # the same notifications, each once
+    ids = [json.loads(line)["NotificationMetadata"]["NotificationId"] for line in merged]
+    assert len(set(ids)) == len(ids)
+    assert not list(demo[2].glob("*.0")) and not list(demo[2].glob("handlers.*.log"))
+    log = (demo[2] / "handlers.log").read_text(encoding="utf-8")
+    assert "# worker 1 of 2: sellers A01SIMSELLER" in log
+    assert "# worker 2 of 2: sellers A02SIMSELLER" in log

@@ -3,6 +3,7 @@ what moto's own serializer gives them."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -51,11 +52,23 @@ def _script(client: Any) -> list[Any]:
             # binary is not JSON: a response with it takes moto's serializer
             **({"blob": {"B": b"\x00\x01"}} if index == 4 else {}),
         })
+    for index in range(4):  # other partitions, before and after "p" in key order
+        for pk in ("a", "q"):
+            call(client.put_item, TableName=TABLE, Item={
+                "pk": {"S": pk}, "sk": {"S": f"s{index}"}, "g": {"S": "even"}})
     call(client.get_item, TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "s1"}},
          ConsistentRead=True)
     call(client.get_item, TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "missing"}})
     call(client.query, TableName=TABLE, KeyConditionExpression="pk = :p",
          ExpressionAttributeValues={":p": {"S": "p"}}, Limit=2, ReturnConsumedCapacity="TOTAL")
+    call(client.query, TableName=TABLE, KeyConditionExpression="pk = :p",
+         ExpressionAttributeValues={":p": {"S": "p"}}, Limit=2,
+         ExclusiveStartKey={"pk": {"S": "p"}, "sk": {"S": "s1"}}, ScanIndexForward=False)
+    call(client.query, TableName=TABLE, KeyConditionExpression="pk = :p AND sk >= :s",
+         FilterExpression="n > :x", ExpressionAttributeValues={
+             ":p": {"S": "p"}, ":s": {"S": "s2"}, ":x": {"N": "1"}})
+    call(client.query, TableName=TABLE, KeyConditionExpression="pk = :p",
+         ExpressionAttributeValues={":p": {"S": "none"}})
     call(client.query, TableName=TABLE, IndexName="ByG", KeyConditionExpression="g = :g",
          ExpressionAttributeValues={":g": {"S": "even"}}, ProjectionExpression="sk, n")
     call(client.scan, TableName=TABLE, Select="COUNT")
@@ -90,6 +103,8 @@ def _script(client: Any) -> list[Any]:
     for number in ("10", "9", "-1.5", "100", "0.25"):
         client.put_item(TableName="Numbers", Item={"n": {"N": number}})
     call(client.scan, TableName="Numbers")
+    call(client.query, TableName="Numbers", KeyConditionExpression="n = :n",
+         ExpressionAttributeValues={":n": {"N": "9.0"}})
     return out
 
 
@@ -108,12 +123,18 @@ def _run(fast: bool) -> list[Any]:
 
 def test_the_short_path_answers_exactly_like_motos_serializer() -> None:
     slow, fast = _run(fast=False), _run(fast=True)
-    assert len(fast) == len(slow) == 21
+    assert len(fast) == len(slow) == 33
     for index, (expected, actual) in enumerate(zip(slow, fast, strict=True)):
         assert actual == expected, f"call {index}"
-    assert fast[-4]["error"] == "ConditionalCheckFailedException"
-    assert fast[-3]["error"] == "ValidationException"
-    assert [item["n"]["N"] for item in fast[-1]["Items"]] == ["-1.5", "0.25", "9", "10", "100"]
+    assert fast[-5]["error"] == "ConditionalCheckFailedException"
+    assert fast[-4]["error"] == "ValidationException"
+    assert [item["n"]["N"] for item in fast[-2]["Items"]] == ["-1.5", "0.25", "9", "10", "100"]
+    assert fast[-1]["Items"] == [{"n": {"N": "9"}}]
+    # the table queries read partition "p" only, in range-key order, paged and filtered
+    assert [i["sk"]["S"] for i in fast[15]["Items"]] == ["s0", "s1"]
+    assert [i["sk"]["S"] for i in fast[16]["Items"]] == ["s0"]
+    assert [i["sk"]["S"] for i in fast[17]["Items"]] == ["s2", "s3", "s4"]
+    assert fast[18]["Items"] == []
 
 
 def test_sqs_answers_the_same() -> None:
@@ -135,6 +156,26 @@ def test_sqs_answers_the_same() -> None:
     assert fast[0]["VisibilityTimeout"] == "5" and fast[1] == ["one"]
 
 
+@pytest.mark.parametrize("fast", [False, True])
+def test_sqs_drops_messages_past_their_retention_period(
+    fast: bool, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import moto.sqs.models
+
+    with mock_aws(), fast_moto() if fast else contextlib.nullcontext():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(
+            QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="old")
+        now = moto.sqs.models.unix_time()
+        monkeypatch.setattr(moto.sqs.models, "unix_time", lambda: now + 59)
+        kept = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages", [])
+        monkeypatch.setattr(moto.sqs.models, "unix_time", lambda: now + 61)
+        gone = sqs.receive_message(QueueUrl=url).get("Messages", [])
+    assert [m["Body"] for m in kept] == ["old"]
+    assert gone == []
+
+
 def test_it_is_removed_when_the_last_user_leaves() -> None:
     import moto.core.responses
     import moto.sqs.models
@@ -142,7 +183,8 @@ def test_it_is_removed_when_the_last_user_leaves() -> None:
     from moto.dynamodb.responses import DynamoHandler
 
     def current() -> list[Any]:
-        return [DynamoHandler.serialized, Table.all_items,
+        return [DynamoHandler.serialized, Table.all_items, Table.query,
+                moto.sqs.models.SQSBackend.is_message_valid_based_on_retention_period,
                 moto.core.responses.camelcase_to_underscores,
                 moto.core.responses.method_names_from_class,
                 moto.sqs.models.camelcase_to_underscores]

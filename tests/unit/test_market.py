@@ -254,3 +254,53 @@ def test_naive_baseline_never_leaves_bounds():
     assert tally.out_of_bounds == 0
     assert tally.revenue > 0
     assert 0 < tally.buy_box_share <= 1
+
+
+# -- running some sellers (the demo's workers) -------------------------------------------
+def test_a_kept_sellers_products_behave_as_in_the_whole_market():
+    sellers = ["A1", "A2", "A3"]
+    whole = Market(11, sellers, 4)
+    part = Market(11, sellers, 4)
+    part.keep_sellers(["A2"])
+    assert {p.seller_id for p in part.products} == {"A2"}
+    for _ in range(30):
+        moved_whole, moved_part = whole.move_bots(), part.move_bots()
+        whole.sell(moved_whole), part.sell(moved_part)
+        assert moved_part == {a for a in moved_whole if a.startswith("B0SIM01")}
+    assert snapshot(part) == [s for s in snapshot(whole) if s[0].startswith("B0SIM01")]
+
+
+def test_tallies_of_disjoint_sellers_add_up_to_the_whole():
+    from infra.simulator.market import Tally
+
+    def run(keep):
+        market = Market(4, ["A1", "A2"], 5)
+        if keep:
+            market.keep_sellers(keep)
+        tally = Tally(price_changes=len(keep))
+        for _ in range(24):
+            tally.add_hour(market, market.step())
+        return tally
+
+    total = run(["A1"]) + run(["A2"])
+    whole = run([])
+    assert total.revenue == whole.revenue and total.margin == whole.margin
+    assert total.buy_box_hours == whole.buy_box_hours
+    assert (total.product_hours, total.price_sum, total.max_sum) == (
+        whole.product_hours, whole.price_sum, whole.max_sum)
+    assert total.price_changes == 2 and total.buy_box_share == whole.buy_box_share
+
+
+def test_units_sold_are_kept_per_seller_when_skus_have_equal_names():
+    market = Market(2, ["A01SIMSELLER", "A02SIMSELLER"], 3)
+    assert {p.sku for p in market.products if p.seller_id == "A01SIMSELLER"} == \
+        {p.sku for p in market.products if p.seller_id == "A02SIMSELLER"}  # equal names
+    totals = {"A01SIMSELLER": D(0), "A02SIMSELLER": D(0)}
+    for _ in range(48):
+        hour = market.step()
+        assert len(hour.units) == 6
+        for seller in totals:
+            own = hour.units_of_seller(seller)
+            assert set(own) == {p.sku for p in market.products if p.seller_id == seller}
+            totals[seller] += sum(own.values())
+    assert totals["A01SIMSELLER"] != totals["A02SIMSELLER"]

@@ -21,8 +21,8 @@ def world(seed: int, sellers: int, skus: int, hours: int = 24):
                               currency="EUR")
     for hour in range(hours):
         sold = market.step()
-        for fulfilment in sellers_.values():
-            fulfilment.record_hour(START + timedelta(hours=hour), sold.units)
+        for seller_id, fulfilment in sellers_.items():
+            fulfilment.record_hour(START + timedelta(hours=hour), sold.units_of_seller(seller_id))
     return market, sellers_
 
 
