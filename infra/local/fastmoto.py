@@ -24,7 +24,18 @@ general-purpose parts of moto (5.2) dominate their cost. While :func:`fast_moto`
    queue's retention period through ``get_queue_attributes``, which computes all the
    queue's attributes, message counts included (a walk over every message): quadratic in
    the queue's length. The replacement reads the retention period attribute itself.
-5. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
+5. **DynamoDB item requests straight to moto's handler.** For every request, moto's
+   botocore hook matches the URL against every service's patterns, rebuilds it as a
+   werkzeug request, parses querystring, form and headers, and parses the JSON body again
+   through the service model; that is most of a small call's cost. An item operation
+   (:data:`ITEM_ACTIONS`) on ``dynamodb.<region>.amazonaws.com`` instead goes to a fresh
+   ``DynamoHandler`` with its parameters from ``json.loads`` of the body (which is what
+   moto's parser gives for DynamoDB's JSON, binary values aside: a body with a binary
+   value takes moto's way), with the region of the URL and the account of the access
+   key as moto derives them. The handler, the backend and the response are moto's own;
+   botocore still serialises, signs and parses. Not when moto's IAM authorisation is
+   on, and not with moto's request recorder on.
+6. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
    attribute) and ``method_names_from_class`` (``inspect.getmembers`` on every request) are
    pure functions of their arguments and are memoised.
 
@@ -38,6 +49,7 @@ import contextlib
 import functools
 import importlib
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -136,6 +148,75 @@ def _retention_check(_original: Any) -> Any:
     return is_message_valid_based_on_retention_period
 
 
+_DYNAMODB_HOST = re.compile(r"https?://dynamodb\.([^./]+)\.amazonaws\.com/?$")
+_TARGET_PREFIX = "DynamoDB_20120810."
+DIRECT_REQUESTS = 0  # how many requests took the direct path (tests read it)
+
+
+def _direct_dynamodb(original: Any) -> Any:
+    """``BotocoreStubber.process_request`` with DynamoDB item requests handed to moto's
+    ``DynamoHandler`` directly (replacement 5)."""
+    from botocore.compat import HTTPHeaders
+    from moto import settings
+    from moto.core.exceptions import HTTPException
+    from moto.core.utils import utcnow
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.utilities.utils import get_partition
+    from werkzeug.http import http_date
+
+    def process_request(self: Any, request: Any) -> Any:
+        target = request.headers.get("X-Amz-Target") or b""
+        if isinstance(target, bytes):
+            target = target.decode("utf-8")
+        action = target[len(_TARGET_PREFIX):]
+        body = request.body
+        host = _DYNAMODB_HOST.match(request.url) if action in ITEM_ACTIONS else None
+        if (
+            host is None
+            or not target.startswith(_TARGET_PREFIX)
+            or not isinstance(body, bytes | str)
+            or settings.INITIAL_NO_AUTH_ACTION_COUNT != float("inf")
+            or _recording()
+        ):
+            return original(self, request)
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        if '"B":' in text or '"BS":' in text:  # base64 that moto's parser decodes
+            return original(self, request)
+        handler = DynamoHandler()
+        handler.params = json.loads(text) if text else {}
+        handler.body = handler.raw_body = text
+        handler.headers = headers = HTTPHeaders()
+        for name, value in request.headers.items():
+            headers[name] = value.decode("utf-8") if isinstance(value, bytes) else value
+        handler.querystring = handler.data = {}
+        handler.method = "POST"
+        handler.uri = request.url
+        handler.path = handler.raw_path = "/"
+        handler.uri_match = {}
+        handler.is_werkzeug_request = False
+        handler.region = host.group(1)
+        handler.partition = get_partition(handler.region)
+        handler.response_headers = {"server": "amazon.com", "date": http_date(utcnow())}
+        handler.access_key = handler.get_access_key()
+        handler.current_account = handler.get_current_account()
+        global DIRECT_REQUESTS
+        DIRECT_REQUESTS += 1
+        try:
+            return handler.call_action()
+        except HTTPException as error:
+            return error.code, error.get_headers(), error.get_body()
+
+    process_request.__wrapped__ = original  # type: ignore[attr-defined]
+    return process_request
+
+
+def _recording() -> bool:
+    """Whether moto's request recorder is on (it records from moto's own path only)."""
+    from moto.moto_api import recorder
+
+    return bool(getattr(recorder, "_user_enabled", True))
+
+
 def _replacements() -> list[tuple[Any, str, Callable[[Any], Any]]]:
     """(owner, attribute, original → replacement) for this moto; empty when it differs
     from what the replacements were written for."""
@@ -158,6 +239,10 @@ def _replacements() -> list[tuple[Any, str, Callable[[Any], Any]]]:
         if hasattr(SQSBackend, "is_message_valid_based_on_retention_period"):
             patches.append((SQSBackend, "is_message_valid_based_on_retention_period",
                             _retention_check))
+    with contextlib.suppress(ImportError):
+        from moto.core.botocore_stubber import BotocoreStubber
+        if hasattr(BotocoreStubber, "process_request"):
+            patches.append((BotocoreStubber, "process_request", _direct_dynamodb))
     for module_name, name in (
         ("moto.core.responses", "camelcase_to_underscores"),
         ("moto.core.responses", "method_names_from_class"),
