@@ -35,7 +35,11 @@ general-purpose parts of moto (5.2) dominate their cost. While :func:`fast_moto`
    key as moto derives them. The handler, the backend and the response are moto's own;
    botocore still serialises, signs and parses. Not when moto's IAM authorisation is
    on, and not with moto's request recorder on.
-6. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
+6. **Item size check.** moto's ``Item`` checks DynamoDB's 400 KB item limit while it
+   builds the item, by summing the sizes of all the attributes so far at every attribute
+   it adds (quadratic in the number of attributes). The replacement sums them once: the
+   largest of those partial sums is the total, so the same items are refused.
+7. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
    attribute) and ``method_names_from_class`` (``inspect.getmembers`` on every request) are
    pure functions of their arguments and are memoised.
 
@@ -210,6 +214,27 @@ def _direct_dynamodb(original: Any) -> Any:
     return process_request
 
 
+def _item_init(_original: Any) -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        from moto.dynamodb.exceptions import ItemSizeTooLarge
+
+        self.hash_key = hash_key
+        self.range_key = range_key
+        values = {key: DynamoType(value) for key, value in attrs.items()}
+        if sum(bytesize(key) + value.size() for key, value in values.items()) > ITEM_LIMIT:
+            raise ItemSizeTooLarge
+        self.attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+        dict.update(self.attrs, values)
+
+    return __init__
+
+
+ITEM_LIMIT = 405000  # moto's limit (DynamoDB's 400 KB, as measured by moto's authors)
+
+
 def _recording() -> bool:
     """Whether moto's request recorder is on (it records from moto's own path only)."""
     from moto.moto_api import recorder
@@ -232,6 +257,10 @@ def _replacements() -> list[tuple[Any, str, Callable[[Any], Any]]]:
                         lambda original: _short_path(original, (ActionResult, DynamoResult))))
     if hasattr(Table, "all_items"):
         patches.append((Table, "all_items", lambda _original: _all_items))
+    with contextlib.suppress(ImportError):
+        from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+        if hasattr(LimitedSizeDict, "__setitem__"):
+            patches.append((Item, "__init__", _item_init))
     if hasattr(Table, "query"):
         patches.append((Table, "query", _table_query))
     with contextlib.suppress(ImportError):
