@@ -752,7 +752,8 @@ def _run_sharded(
     seed: int, sellers: int, skus: int, days: int, out: Path, record: Path | None,
     workers: int, progress: Progress,
 ) -> DemoResult:
-    """The sellers split over ``workers`` processes, each with its own local stack."""
+    """The sellers split over ``workers`` processes, each with its own local stack (the
+    baseline is computed here meanwhile)."""
     context = multiprocessing.get_context("spawn")
     hours_done = context.Array("i", workers, lock=False)
     parts_of = [None if record is None else record.with_name(f"{record.name}.{shard}")
@@ -761,6 +762,7 @@ def _run_sharded(
                              initargs=(hours_done,)) as pool:
         futures = [pool.submit(_run_shard, seed, sellers, skus, days, out, parts_of[shard],
                                shard, workers) for shard in range(workers)]
+        baseline = run_baseline(seed, seller_ids(sellers), skus, days * 24)  # meanwhile
         pending: set[Future[Any]] = set(futures)
         while pending:
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
@@ -779,6 +781,7 @@ def _run_sharded(
             part.unlink()
     result = combine([r for r, _ in outcomes],
                      charted(Market(seed, seller_ids(sellers), skus, CURRENCY)))
+    result.baseline = baseline
     if record is not None:
         _merge_recordings([(path, hours) for path, (_, hours) in
                            zip(parts_of, outcomes, strict=True) if path is not None], record)
@@ -805,10 +808,10 @@ def run_demo(
     if workers == 1:
         with log_path.open("w", encoding="utf-8") as log, _logging_to(log):
             result = Demo(seed, sellers, skus, days, log, record=record).run(progress)
+        result.baseline = run_baseline(seed, seller_ids(sellers), skus, days * 24)
     else:
         result = _run_sharded(seed, sellers, skus, days, out,
                               Path(record) if record else None, workers, progress)
-    result.baseline = run_baseline(seed, seller_ids(sellers), skus, days * 24)
     result.seconds = time.monotonic() - started
     report = (out / "report.html").resolve()
     summary = result.to_json(report)

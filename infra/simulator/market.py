@@ -238,9 +238,13 @@ class Product:
         return shares[-1][0]
 
     # -- demand ------------------------------------------------------------------------------
-    def demand(self) -> tuple[float, list[tuple[Offer, float]], bool]:
-        """(units this hour for the whole listing, the Buy Box shares, suppressed)."""
-        shares = self.buy_box_shares()
+    def demand(
+        self, shares: list[tuple[Offer, float]] | None = None,
+    ) -> tuple[float, list[tuple[Offer, float]], bool]:
+        """(units this hour for the whole listing, the Buy Box shares, suppressed);
+        ``shares``: :meth:`buy_box_shares` when the caller has them already."""
+        if shares is None:
+            shares = self.buy_box_shares()
         in_stock = [o for o in self.offers() if o.in_stock]
         if not in_stock:
             return 0.0, shares, not shares
@@ -254,11 +258,11 @@ class Product:
             units *= self.parameters.suppressed_sales_factor
         return units, shares, not shares
 
-    def units_of(self, offer: Offer) -> float:
+    def units_of(self, offer: Offer, shares: list[tuple[Offer, float]] | None = None) -> float:
         """Expected units of ``offer`` this hour: ``bb_share`` of the demand split by Buy
         Box share, the rest over the in-stock offers by price (all of it when
         suppressed). A fractional expectation, no noise."""
-        units, shares, suppressed = self.demand()
+        units, shares, suppressed = self.demand(shares)
         if units == 0 or not offer.in_stock:
             return 0.0
         p = self.parameters
@@ -481,11 +485,11 @@ class Market:
         revenue = margin = bb = Decimal(0)
         suppressed = 0
         for product in self.products:
-            sold = _dec(product.units_of(product.ours))
+            shares = product.buy_box_shares()
+            sold = _dec(product.units_of(product.ours, shares))
             units[product.seller_id, product.sku] = sold
             revenue += sold * product.ours.price
             margin += sold * (product.ours.price - product.cost)
-            shares = product.buy_box_shares()
             if not shares:
                 suppressed += 1
             # rounded per product: the sum over any split of the products is the same
