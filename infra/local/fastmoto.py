@@ -24,22 +24,28 @@ general-purpose parts of moto (5.2) dominate their cost. While :func:`fast_moto`
    queue's retention period through ``get_queue_attributes``, which computes all the
    queue's attributes, message counts included (a walk over every message): quadratic in
    the queue's length. The replacement reads the retention period attribute itself.
-5. **DynamoDB item requests straight to moto's handler.** For every request, moto's
-   botocore hook matches the URL against every service's patterns, rebuilds it as a
-   werkzeug request, parses querystring, form and headers, and parses the JSON body again
-   through the service model; that is most of a small call's cost. An item operation
-   (:data:`ITEM_ACTIONS`) on ``dynamodb.<region>.amazonaws.com`` instead goes to a fresh
-   ``DynamoHandler`` with its parameters from ``json.loads`` of the body (which is what
-   moto's parser gives for DynamoDB's JSON, binary values aside: a body with a binary
-   value takes moto's way), with the region of the URL and the account of the access
-   key as moto derives them. The handler, the backend and the response are moto's own;
-   botocore still serialises, signs and parses. Not when moto's IAM authorisation is
-   on, and not with moto's request recorder on.
-6. **Item size check.** moto's ``Item`` checks DynamoDB's 400 KB item limit while it
+5. **DynamoDB item and SQS message requests straight to moto's handler.** For every
+   request, moto's botocore hook matches the URL against every service's patterns,
+   rebuilds it as a werkzeug request, parses querystring, form and headers, and parses
+   the JSON body again through the service model; that is most of a small call's cost.
+   A DynamoDB item operation (:data:`ITEM_ACTIONS`) or an SQS message operation
+   (:data:`_DIRECT`) on the service's regional endpoint instead goes to a fresh
+   ``DynamoHandler``/``SQSResponse`` with its parameters from ``json.loads`` of the body
+   (which is what moto's parser gives for these JSON protocols, binary values aside: a
+   body with a binary value takes moto's way), with the region of the URL and the
+   account of the access key as moto derives them. The handler, the backend and the
+   response are moto's own; botocore still serialises and parses. Not when moto's IAM
+   authorisation is on, and not with moto's request recorder on.
+6. **DynamoDB requests unsigned.** Signature V4 (canonical request, HMAC chain) is a
+   good part of botocore's work per call, and moto only checks signatures when its IAM
+   authorisation is on. While moto's mock is active (and that is off), DynamoDB requests
+   are not signed; they carry the account moto would have derived from the access key
+   (``x-moto-account-id``, moto's own header for it) instead.
+7. **Item size check.** moto's ``Item`` checks DynamoDB's 400 KB item limit while it
    builds the item, by summing the sizes of all the attributes so far at every attribute
    it adds (quadratic in the number of attributes). The replacement sums them once: the
    largest of those partial sums is the total, so the same items are refused.
-7. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
+8. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
    attribute) and ``method_names_from_class`` (``inspect.getmembers`` on every request) are
    pure functions of their arguments and are memoised.
 
@@ -56,6 +62,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -152,41 +159,70 @@ def _retention_check(_original: Any) -> Any:
     return is_message_valid_based_on_retention_period
 
 
-_DYNAMODB_HOST = re.compile(r"https?://dynamodb\.([^./]+)\.amazonaws\.com/?$")
-_TARGET_PREFIX = "DynamoDB_20120810."
+@dataclass(frozen=True)
+class _Direct:
+    """A JSON-protocol service whose requests can go to moto's handler directly."""
+
+    handler: str  # module:class of moto's response handler
+    host: re.Pattern[str]  # the service endpoint; group 1 is the region
+    actions: frozenset[str]
+    binary: tuple[str, ...]  # JSON member names whose base64 value moto's parser decodes
+
+
+_DIRECT = {
+    "DynamoDB_20120810": _Direct(
+        "moto.dynamodb.responses:DynamoHandler",
+        re.compile(r"https?://dynamodb\.([^./]+)\.amazonaws\.com/?$"),
+        ITEM_ACTIONS, ('"B":', '"BS":')),
+    "AmazonSQS": _Direct(
+        "moto.sqs.responses:SQSResponse",
+        re.compile(r"https?://sqs\.([^./]+)\.amazonaws\.com/?$"),
+        frozenset({"SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage",
+                   "DeleteMessageBatch", "ChangeMessageVisibility",
+                   "ChangeMessageVisibilityBatch", "GetQueueAttributes", "GetQueueUrl"}),
+        ('"BinaryValue"', '"BinaryListValues"')),
+}
 DIRECT_REQUESTS = 0  # how many requests took the direct path (tests read it)
 
 
-def _direct_dynamodb(original: Any) -> Any:
-    """``BotocoreStubber.process_request`` with DynamoDB item requests handed to moto's
-    ``DynamoHandler`` directly (replacement 5)."""
+def _direct(original: Any) -> Any:
+    """``BotocoreStubber.process_request`` with DynamoDB item and SQS message requests
+    handed to moto's handler directly (replacement 5)."""
     from botocore.compat import HTTPHeaders
     from moto import settings
     from moto.core.exceptions import HTTPException
     from moto.core.utils import utcnow
-    from moto.dynamodb.responses import DynamoHandler
     from moto.utilities.utils import get_partition
     from werkzeug.http import http_date
+
+    handlers: dict[str, Any] = {}
+
+    def handler_class(path: str) -> Any:
+        if path not in handlers:
+            module, name = path.split(":")
+            handlers[path] = getattr(importlib.import_module(module), name)
+        return handlers[path]
 
     def process_request(self: Any, request: Any) -> Any:
         target = request.headers.get("X-Amz-Target") or b""
         if isinstance(target, bytes):
             target = target.decode("utf-8")
-        action = target[len(_TARGET_PREFIX):]
+        prefix, _, action = target.partition(".")
+        service = _DIRECT.get(prefix)
         body = request.body
-        host = _DYNAMODB_HOST.match(request.url) if action in ITEM_ACTIONS else None
+        host = service.host.match(request.url) if service and action in service.actions \
+            else None
         if (
             host is None
-            or not target.startswith(_TARGET_PREFIX)
             or not isinstance(body, bytes | str)
             or settings.INITIAL_NO_AUTH_ACTION_COUNT != float("inf")
             or _recording()
         ):
             return original(self, request)
         text = body.decode("utf-8") if isinstance(body, bytes) else body
-        if '"B":' in text or '"BS":' in text:  # base64 that moto's parser decodes
+        if any(marker in text for marker in service.binary):  # base64 moto would decode
             return original(self, request)
-        handler = DynamoHandler()
+        handler = handler_class(service.handler)()
         handler.params = json.loads(text) if text else {}
         handler.body = handler.raw_body = text
         handler.headers = headers = HTTPHeaders()
@@ -235,6 +271,36 @@ def _item_init(_original: Any) -> Any:
 ITEM_LIMIT = 405000  # moto's limit (DynamoDB's 400 KB, as measured by moto's authors)
 
 
+def _unsigned_dynamodb(original: Any) -> Any:
+    """``RequestSigner.sign`` that leaves DynamoDB requests to moto unsigned (replacement
+    6)."""
+    from moto import settings
+    from moto.core.models import botocore_stubber
+    from moto.iam.models import get_account_id_from
+
+    def sign(self: Any, operation_name: str, request: Any, *args: Any, **kwargs: Any) -> Any:
+        credentials = self._credentials
+        if (
+            botocore_stubber.enabled
+            and credentials is not None
+            and self._service_id.hyphenize() == "dynamodb"
+            and kwargs.get("signing_type", "standard") == "standard" and not args
+            and settings.INITIAL_NO_AUTH_ACTION_COUNT == float("inf")
+        ):
+            global UNSIGNED_REQUESTS
+            UNSIGNED_REQUESTS += 1
+            access_key = credentials.get_frozen_credentials().access_key
+            request.headers["x-moto-account-id"] = get_account_id_from(access_key)
+            return None
+        return original(self, operation_name, request, *args, **kwargs)
+
+    sign.__wrapped__ = original  # type: ignore[attr-defined]
+    return sign
+
+
+UNSIGNED_REQUESTS = 0  # tests read it
+
+
 def _recording() -> bool:
     """Whether moto's request recorder is on (it records from moto's own path only)."""
     from moto.moto_api import recorder
@@ -258,6 +324,10 @@ def _replacements() -> list[tuple[Any, str, Callable[[Any], Any]]]:
     if hasattr(Table, "all_items"):
         patches.append((Table, "all_items", lambda _original: _all_items))
     with contextlib.suppress(ImportError):
+        from botocore.signers import RequestSigner
+        from moto.core.models import botocore_stubber  # noqa: F401  (what it checks)
+        patches.append((RequestSigner, "sign", _unsigned_dynamodb))
+    with contextlib.suppress(ImportError):
         from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
         if hasattr(LimitedSizeDict, "__setitem__"):
             patches.append((Item, "__init__", _item_init))
@@ -271,7 +341,7 @@ def _replacements() -> list[tuple[Any, str, Callable[[Any], Any]]]:
     with contextlib.suppress(ImportError):
         from moto.core.botocore_stubber import BotocoreStubber
         if hasattr(BotocoreStubber, "process_request"):
-            patches.append((BotocoreStubber, "process_request", _direct_dynamodb))
+            patches.append((BotocoreStubber, "process_request", _direct))
     for module_name, name in (
         ("moto.core.responses", "camelcase_to_underscores"),
         ("moto.core.responses", "method_names_from_class"),

@@ -167,6 +167,85 @@ def test_sqs_answers_the_same() -> None:
     assert fast[0]["VisibilityTimeout"] == "5" and fast[1] == ["one"]
 
 
+VOLATILE = {"MessageId", "ReceiptHandle", "SentTimestamp", "ApproximateFirstReceiveTimestamp",
+            "CreatedTimestamp", "LastModifiedTimestamp", "ResponseMetadata", "SequenceNumber"}
+
+
+def _stable(value: Any) -> Any:
+    """A response without its ids, receipt handles and timestamps."""
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+def _sqs_script() -> list[Any]:
+    """SQS message operations of every kind the direct path takes, errors included."""
+    out: list[Any] = []
+    sqs = boto3.client("sqs", region_name="eu-west-1")
+
+    def call(operation: Callable[..., Any], **params: Any) -> Any:
+        try:
+            response = operation(**params)
+        except sqs.exceptions.ClientError as error:
+            response = {"error": error.response["Error"]["Code"]}
+        out.append(_stable(response))
+        return response
+
+    url = sqs.create_queue(QueueName="plain")["QueueUrl"]
+    fifo = sqs.create_queue(QueueName="q.fifo", Attributes={
+        "FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    call(sqs.get_queue_url, QueueName="plain")
+    call(sqs.get_queue_url, QueueName="missing")
+    call(sqs.send_message, QueueUrl=url, MessageBody="one", DelaySeconds=0,
+         MessageAttributes={"kind": {"DataType": "String", "StringValue": "a"}})
+    call(sqs.send_message, QueueUrl=url, MessageBody="bin", MessageAttributes={
+        "raw": {"DataType": "Binary", "BinaryValue": b"\x00\x01"}})
+    call(sqs.send_message_batch, QueueUrl=url, Entries=[
+        {"Id": "a", "MessageBody": "two"}, {"Id": "b", "MessageBody": "three"}])
+    call(sqs.send_message_batch, QueueUrl=url, Entries=[
+        {"Id": "same", "MessageBody": "x"}, {"Id": "same", "MessageBody": "y"}])
+    call(sqs.send_message_batch, QueueUrl=fifo, Entries=[
+        {"Id": str(i), "MessageBody": f"f{i}", "MessageGroupId": "seller-1"} for i in range(3)])
+    call(sqs.send_message, QueueUrl=fifo, MessageBody="f0", MessageGroupId="seller-1")
+    received = call(sqs.receive_message, QueueUrl=url, MaxNumberOfMessages=10,
+                    MessageAttributeNames=["All"], AttributeNames=["All"])
+    handles = [m["ReceiptHandle"] for m in received.get("Messages", [])]
+    call(sqs.change_message_visibility, QueueUrl=url, ReceiptHandle=handles[0],
+         VisibilityTimeout=0)
+    call(sqs.change_message_visibility_batch, QueueUrl=url, Entries=[
+        {"Id": "h1", "ReceiptHandle": handles[1], "VisibilityTimeout": 30}])
+    call(sqs.delete_message, QueueUrl=url, ReceiptHandle=handles[1])
+    call(sqs.delete_message_batch, QueueUrl=url, Entries=[
+        {"Id": "ok", "ReceiptHandle": handles[2]}, {"Id": "bad", "ReceiptHandle": "nonsense"}])
+    call(sqs.receive_message, QueueUrl=fifo, MaxNumberOfMessages=10,
+         AttributeNames=["MessageGroupId"])
+    call(sqs.get_queue_attributes, QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+    call(sqs.receive_message, QueueUrl=url.replace("plain", "missing"))
+    return out
+
+
+def test_sqs_message_operations_answer_the_same() -> None:
+    with mock_aws():
+        slow = _sqs_script()
+    with mock_aws(), fast_moto():
+        direct = fastmoto.DIRECT_REQUESTS
+        fast = _sqs_script()
+        assert fastmoto.DIRECT_REQUESTS - direct == len(fast) - 1  # all but the binary one
+    assert len(fast) == len(slow) == 16
+    for index, (expected, actual) in enumerate(zip(slow, fast, strict=True)):
+        assert actual == expected, f"call {index}"
+    assert fast[1]["error"] == "AWS.SimpleQueueService.NonExistentQueue"
+    assert fast[5]["error"] == "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
+    assert [m["Body"] for m in fast[8]["Messages"]] == ["one", "bin", "two", "three"]
+    assert fast[8]["Messages"][0]["MessageAttributes"]["kind"]["StringValue"] == "a"
+    assert [f["Code"] for f in fast[12]["Failed"]] == ["ReceiptHandleIsInvalid"]
+    assert [m["Body"] for m in fast[13]["Messages"]] == ["f0", "f1", "f2"]  # deduplicated
+    assert fast[-1]["error"] == "AWS.SimpleQueueService.NonExistentQueue"
+
+
 @pytest.mark.parametrize("fast", [False, True])
 def test_sqs_drops_messages_past_their_retention_period(
     fast: bool, monkeypatch: pytest.MonkeyPatch,
@@ -194,11 +273,12 @@ def test_it_is_removed_when_the_last_user_leaves() -> None:
     from moto.dynamodb.responses import DynamoHandler
 
     def current() -> list[Any]:
+        from botocore.signers import RequestSigner
         from moto.core.botocore_stubber import BotocoreStubber
         from moto.dynamodb.models.dynamo_type import Item
 
         return [DynamoHandler.serialized, Table.all_items, Table.query, Item.__init__,
-                BotocoreStubber.process_request,
+                BotocoreStubber.process_request, RequestSigner.sign,
                 moto.sqs.models.SQSBackend.is_message_valid_based_on_retention_period,
                 moto.core.responses.camelcase_to_underscores,
                 moto.core.responses.method_names_from_class,
@@ -218,3 +298,31 @@ def test_table_operations_keep_motos_serializer(operation: str) -> None:
     from infra.local.fastmoto import ITEM_ACTIONS
 
     assert operation not in ITEM_ACTIONS
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_requests_keep_the_account_of_their_access_key(fast: bool) -> None:
+    """Unsigned DynamoDB requests and moto's direct handler still act in the account
+    moto derives from the caller's access key (here: a role in another account)."""
+    with mock_aws(), fast_moto() if fast else contextlib.nullcontext():
+        creds = boto3.client("sts", region_name="us-east-1").assume_role(
+            RoleArn="arn:aws:iam::111111111111:role/other", RoleSessionName="session",
+        )["Credentials"]
+        other = boto3.client(
+            "dynamodb", region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"])
+        mine = boto3.client("dynamodb", region_name="us-east-1")
+        unsigned, direct = fastmoto.UNSIGNED_REQUESTS, fastmoto.DIRECT_REQUESTS
+        other.create_table(
+            TableName="T", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST")
+        other.put_item(TableName="T", Item={"pk": {"S": "a"}})
+        assert other.scan(TableName="T")["Count"] == 1
+        assert mine.list_tables()["TableNames"] == []
+        with pytest.raises(mine.exceptions.ResourceNotFoundException):
+            mine.get_item(TableName="T", Key={"pk": {"S": "a"}})
+        if fast:
+            assert fastmoto.UNSIGNED_REQUESTS - unsigned == 5
+            assert fastmoto.DIRECT_REQUESTS - direct == 3
