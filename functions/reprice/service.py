@@ -46,7 +46,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from functions.core.clock import monotonic as clock_monotonic
 from functions.core.clock import utc_now
@@ -265,9 +265,9 @@ class SellerSwitches:
 
 
 # -- one unit of work ---------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _Evaluation:
-    """A decision about to be stored, or a skip (``decision`` None, ``rule`` + ``reason``)."""
+class _Evaluation(NamedTuple):
+    """A decision about to be stored, or a skip (``decision`` None, ``rule`` + ``reason``).
+    A named tuple: one per SKU decided, made faster than a frozen dataclass."""
 
     config: ListingConfig | None = None
     prior: RepricingState | None = None
