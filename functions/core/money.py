@@ -55,6 +55,7 @@ def tick(currency: str) -> Decimal:
 
 
 _TICKS: dict[str, Decimal] = {}
+_ZERO = Decimal(0)
 
 
 def parse_amount(value: Any, *, field: str = "amount") -> Decimal:
@@ -110,7 +111,7 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str) -> Money:
-        return cls(Decimal(0), currency)
+        return cls._trusted(_ZERO, parse_currency(currency))
 
     @classmethod
     def from_spapi(cls, data: dict[str, Any]) -> Money:
@@ -134,9 +135,9 @@ class Money:
     def _trusted(cls, amount: Decimal, currency: str) -> Money:
         """A Money from an already validated Decimal and currency (arithmetic results):
         skips re-validation, which dominated the strategy engine's profile."""
-        money = object.__new__(cls)
-        object.__setattr__(money, "amount", amount)
-        object.__setattr__(money, "currency", currency)
+        money = _new(cls)
+        _set_amount(money, amount)
+        _set_currency(money, currency)
         return money
 
     # -- arithmetic ---------------------------------------------------------------------
@@ -254,3 +255,10 @@ class Money:
                 }
             ),
         )
+
+
+# ``Money._trusted`` sets the two slots through their descriptors (what the frozen
+# dataclass's ``__init__`` does via ``object.__setattr__``, in about half the time).
+_new = object.__new__
+_set_amount = Money.amount.__set__  # type: ignore[attr-defined]
+_set_currency = Money.currency.__set__  # type: ignore[attr-defined]

@@ -158,10 +158,13 @@ def runtime() -> _Runtime:
 # -- one record ---------------------------------------------------------------------------
 def record_handler(record: SQSRecord) -> str:
     logger.remove_keys(_RECORD_KEYS)
-    logger.append_keys(message_id=record.message_id)
+    # The record's log keys go in with one ``append_keys`` (message_id first, as they
+    # are logged) once the body is read; a rejected body logs its message_id alone.
+    message_id = record.message_id
     try:
         notification = parse_body(record.body)
     except NotificationError as exc:
+        logger.append_keys(message_id=message_id)
         counts.add("InvalidNotifications")
         logger.warning(
             "rejected notification: %s", exc,
@@ -171,7 +174,8 @@ def record_handler(record: SQSRecord) -> str:
         raise
     kind = notification.notification_type
     counts.add("Notifications", NotificationType=kind)
-    keys: dict[str, Any] = {"notification_id": notification.notification_id,
+    keys: dict[str, Any] = {"message_id": message_id,
+                            "notification_id": notification.notification_id,
                             "notification_type": kind}
     if not notification.is_handled:
         logger.append_keys(**keys)

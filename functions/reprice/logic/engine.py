@@ -88,12 +88,11 @@ def finish(
         return Decision(action="hold", strategy=strategy, rule=proposal.rule, reason=reason,
                         old_price=current, state=proposal.state)
     new = guarded.price
-    state = proposal.state.updated(
-        **proposal.on_change, current_price=new, last_change_at=now, pending_price=new,
-        pending_since=now,
-    )
+    changes = {**proposal.on_change, "current_price": new, "last_change_at": now,
+               "pending_price": new, "pending_since": now}
     if proposal.climb and current is not None and new > current and not guarded.out_of_bounds:
-        state = state.updated(climbed_from=current, climbed_to=new, last_climb_at=now)
+        changes.update(climbed_from=current, climbed_to=new, last_climb_at=now)
+    state = proposal.state.updated(**changes)
     return Decision(
         action="change", strategy=strategy, rule=proposal.rule if not guarded.out_of_bounds
         else "out_of_bounds", reason=reason, old_price=current, new_price=new, state=state,

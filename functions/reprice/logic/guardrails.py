@@ -10,16 +10,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_FLOOR
+from typing import NamedTuple
 
 from functions.core.money import Money
 
 from .listing_config import ListingConfig
 
 
-@dataclass(frozen=True, slots=True)
-class Guarded:
+class Guarded(NamedTuple):
+    """What the guardrails let through (a named tuple: one per decision, made in a
+    fraction of a frozen dataclass's time)."""
+
     action: str  # change | hold | skip
     price: Money | None  # the new price when action == "change"
     note: str  # what the guardrails did, "" when they let the proposal through

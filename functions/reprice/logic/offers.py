@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from functions.core.money import Money
 
@@ -23,8 +24,10 @@ ABSURD_LOW = Decimal("0.5")  # × min_price
 ABSURD_HIGH = Decimal(3)  # × max_price
 
 
-@dataclass(frozen=True, slots=True)
-class Competitor:
+class Competitor(NamedTuple):
+    """A competing offer that passed the filters (a named tuple: a view builds several
+    per notification, and a tuple is made in a quarter of a frozen dataclass's time)."""
+
     seller_id: str
     landed: Money
     listing: Money
@@ -177,10 +180,9 @@ def market_view(
             continue
         listing = offer.listing_price
         assert landed is not None and listing is not None
-        competitors.append(Competitor(
-            seller_id=offer.seller_id or "?", landed=landed, listing=listing,
-            fba=bool(offer.is_fulfilled_by_amazon), is_winner=offer.is_winner,
-            is_amazon=(offer.seller_id or "") in amazon_ids,
+        competitors.append(Competitor(  # positional: the fields' order
+            offer.seller_id or "?", landed, listing, bool(offer.is_fulfilled_by_amazon),
+            offer.is_winner, (offer.seller_id or "") in amazon_ids,
         ))
     competitors.sort(key=lambda c: (c.landed.amount, c.seller_id))
     we_win = bool(our_offer is not None and our_offer.is_winner)

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from functions.core.models import copy_with
 from functions.core.money import Money
 
 from .notifications import _to_utc
@@ -75,25 +76,10 @@ class RepricingState(BaseModel):
         return sum(s.quantity for s in self.sales.values() if s.at > start)
 
     def updated(self, **changes: object) -> RepricingState:
-        """A copy with ``changes`` applied (values must already have the field types).
-
-        What ``model_copy(update=changes)`` gives (same ``__dict__``, fields set, no extra,
-        no private attributes), built directly: the engine makes a few copies per
-        decision and ``model_copy`` spends most of its time in ``copy.copy``. Unlike
-        ``model_copy``, a name that is not a field is refused."""
-        if not changes.keys() <= _FIELD_NAMES:
-            unknown = sorted(set(changes) - _FIELD_NAMES)
-            raise TypeError(f"RepricingState has no field(s) {', '.join(unknown)}")
-        values = self.__dict__.copy()
-        values.update(changes)
-        fields_set = set(self.__pydantic_fields_set__)
-        fields_set.update(changes)
-        copy = _new_state(type(self))
-        _set(copy, "__dict__", values)
-        _set(copy, "__pydantic_extra__", None)  # extra="ignore": never any
-        _set(copy, "__pydantic_fields_set__", fields_set)
-        _set(copy, "__pydantic_private__", None)  # no private attributes
-        return copy
+        """A copy with ``changes`` applied (values must already have the field types):
+        what ``model_copy(update=changes)`` gives, built directly (the engine makes a few
+        copies per decision). Unlike ``model_copy``, a name that is not a field is refused."""
+        return copy_with(self, changes)
 
     def applied(self, price: Money, now: datetime) -> RepricingState:
         """State after ``price`` is taken as live (replay, or a confirmed submission)."""
@@ -118,8 +104,3 @@ class RepricingState(BaseModel):
         elif order_item_id not in sales and at > oldest:
             sales[order_item_id] = Sale(at=at, quantity=quantity)
         return self.updated(sales=sales)
-
-
-_FIELD_NAMES = frozenset(RepricingState.model_fields)
-_set = object.__setattr__
-_new_state = object.__new__
