@@ -45,7 +45,10 @@ general-purpose parts of moto (5.2) dominate their cost. While :func:`fast_moto`
    builds the item, by summing the sizes of all the attributes so far at every attribute
    it adds (quadratic in the number of attributes). The replacement sums them once: the
    largest of those partial sums is the total, so the same items are refused.
-8. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
+8. **Request ids in XML.** Every moto response has its body searched with a regular
+   expression for an XML ``<RequestId>`` to fill in; a body without one (every JSON
+   body) is now left as it is without the search.
+9. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
    attribute) and ``method_names_from_class`` (``inspect.getmembers`` on every request) are
    pure functions of their arguments and are memoised.
 
@@ -301,6 +304,22 @@ def _unsigned_dynamodb(original: Any) -> Any:
 UNSIGNED_REQUESTS = 0  # tests read it
 
 
+def _enrich_response(original: Any) -> Any:
+    from moto.utilities.aws_headers import gen_amzn_requestid_long
+
+    slow = original.__func__
+
+    def _enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        if not isinstance(body, str) or "<RequestId>" in body:
+            return slow(headers, body)  # type: ignore[no-any-return]
+        if "status" in headers:
+            headers["status"] = str(headers["status"])
+        gen_amzn_requestid_long(headers)
+        return headers, body
+
+    return staticmethod(_enrich_response)
+
+
 def _recording() -> bool:
     """Whether moto's request recorder is on (it records from moto's own path only)."""
     from moto.moto_api import recorder
@@ -323,6 +342,10 @@ def _replacements() -> list[tuple[Any, str, Callable[[Any], Any]]]:
                         lambda original: _short_path(original, (ActionResult, DynamoResult))))
     if hasattr(Table, "all_items"):
         patches.append((Table, "all_items", lambda _original: _all_items))
+    with contextlib.suppress(ImportError):
+        from moto.core.responses import BaseResponse
+        if isinstance(vars(BaseResponse).get("_enrich_response"), staticmethod):
+            patches.append((BaseResponse, "_enrich_response", _enrich_response))
     with contextlib.suppress(ImportError):
         from botocore.signers import RequestSigner
         from moto.core.models import botocore_stubber  # noqa: F401  (what it checks)
@@ -366,7 +389,8 @@ def fast_moto() -> Iterator[bool]:
     with _lock:
         if _depth == 0:
             for owner, name, replace in _replacements():
-                original = getattr(owner, name)
+                # the attribute itself (a staticmethod stays one when it is put back)
+                original = vars(owner)[name] if name in vars(owner) else getattr(owner, name)
                 _saved.append((owner, name, original))
                 setattr(owner, name, replace(original))
         _depth += 1

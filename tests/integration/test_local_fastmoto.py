@@ -275,9 +275,11 @@ def test_it_is_removed_when_the_last_user_leaves() -> None:
     def current() -> list[Any]:
         from botocore.signers import RequestSigner
         from moto.core.botocore_stubber import BotocoreStubber
+        from moto.core.responses import BaseResponse
         from moto.dynamodb.models.dynamo_type import Item
 
-        return [DynamoHandler.serialized, Table.all_items, Table.query, Item.__init__,
+        return [vars(BaseResponse)["_enrich_response"],
+                DynamoHandler.serialized, Table.all_items, Table.query, Item.__init__,
                 BotocoreStubber.process_request, RequestSigner.sign,
                 moto.sqs.models.SQSBackend.is_message_valid_based_on_retention_period,
                 moto.core.responses.camelcase_to_underscores,
