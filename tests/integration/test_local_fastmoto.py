@@ -280,6 +280,7 @@ def test_it_is_removed_when_the_last_user_leaves() -> None:
 
         return [vars(BaseResponse)["_enrich_response"],
                 DynamoHandler.serialized, Table.all_items, Table.query, Item.__init__,
+                Item.size,
                 BotocoreStubber.process_request, RequestSigner.sign,
                 moto.sqs.models.SQSBackend.is_message_valid_based_on_retention_period,
                 moto.core.responses.camelcase_to_underscores,
@@ -328,3 +329,22 @@ def test_requests_keep_the_account_of_their_access_key(fast: bool) -> None:
         if fast:
             assert fastmoto.UNSIGNED_REQUESTS - unsigned == 5
             assert fastmoto.DIRECT_REQUESTS - direct == 3
+
+
+def test_item_sizes_are_motos() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    attrs = {
+        "pk": {"S": "p"}, "ü-text": {"S": "größe €"}, "empty": {"S": ""},
+        "n": {"N": "-12.500"}, "t": {"BOOL": True}, "f": {"BOOL": False}, "z": {"NULL": True},
+        "b": {"B": b"\x00\x01\x02"}, "ss": {"SS": ["a", "bé"]}, "ns": {"NS": ["1", "2.5"]},
+        "l": {"L": [{"S": "x"}, {"N": "3"}, {"M": {"k": {"S": "v"}}}]},
+        "m": {"M": {"inner": {"S": "ñ"}, "deep": {"L": [{"BOOL": False}]}}},
+    }
+    slow = [Item(DynamoType(attrs["pk"]), None, {k: v}).size() for k, v in attrs.items()]
+    slow_all = Item(DynamoType(attrs["pk"]), None, attrs).size()
+    with fast_moto():
+        fast = [Item(DynamoType(attrs["pk"]), None, {k: v}).size() for k, v in attrs.items()]
+        fast_all = Item(DynamoType(attrs["pk"]), None, attrs).size()
+    assert fast == slow and fast_all == slow_all == sum(slow)
+    assert slow[1] == len("ü-text".encode()) + len("größe €".encode())
