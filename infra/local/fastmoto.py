@@ -49,10 +49,17 @@ general-purpose parts of moto (5.2) dominate their cost. While :func:`fast_moto`
    limit) through ``DynamoType.size``, a chain of type tests per attribute. Text,
    number and boolean/null attributes are now sized directly (the same numbers: UTF-8
    bytes of the text, characters of the number, 1); the other types as before.
-9. **Request ids in XML.** Every moto response has its body searched with a regular
+9. **Expressions parsed once.** Every condition expression is lexed with a dozen
+   regular expressions per token, and every update expression is parsed twice per
+   UpdateItem; the item operations of an application repeat the same few expressions.
+   The lexed tokens of a condition expression (the rest of its parsing, which binds
+   names and values, runs as before) and the parsed tree of an update expression (moto
+   copies it before validating it, and only reads it otherwise) are kept per expression
+   text. Expressions that do not parse are not kept and fail as before.
+10. **Request ids in XML.** Every moto response has its body searched with a regular
    expression for an XML ``<RequestId>`` to fill in; a body without one (every JSON
    body) is now left as it is without the search.
-10. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
+11. **Name helpers.** ``camelcase_to_underscores`` (on every SQS queue-attribute read, per
    attribute) and ``method_names_from_class`` (``inspect.getmembers`` on every request) are
    pure functions of their arguments and are memoised.
 
@@ -68,6 +75,7 @@ import importlib
 import json
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -346,6 +354,31 @@ def _item_size(_original: Any) -> Any:
     return size
 
 
+EXPRESSIONS_KEPT = 1024  # distinct expression texts kept (an application has a few dozen)
+
+
+def _lexed_once(original: Any) -> Any:
+    """``ConditionExpressionParser._lex_condition_expression`` kept per expression text
+    (each caller gets its own deque and child lists)."""
+    kept: dict[str, tuple[Any, ...]] = {}
+
+    def _lex_condition_expression(self: Any) -> Any:
+        text = self.condition_expression
+        nodes = kept.get(text)
+        if nodes is None:
+            nodes = tuple(original(self))
+            if len(kept) < EXPRESSIONS_KEPT:
+                kept[text] = nodes
+        return deque(node._replace(children=list(node.children)) for node in nodes)
+
+    return _lex_condition_expression
+
+
+def _parsed_once(original: Any) -> Any:
+    """``UpdateExpressionParser.make`` kept per expression text."""
+    return classmethod(functools.lru_cache(maxsize=EXPRESSIONS_KEPT)(original.__func__))
+
+
 def _recording() -> bool:
     """Whether moto's request recorder is on (it records from moto's own path only)."""
     from moto.moto_api import recorder
@@ -368,6 +401,14 @@ def _replacements() -> list[tuple[Any, str, Callable[[Any], Any]]]:
                         lambda original: _short_path(original, (ActionResult, DynamoResult))))
     if hasattr(Table, "all_items"):
         patches.append((Table, "all_items", lambda _original: _all_items))
+    with contextlib.suppress(ImportError):
+        from moto.dynamodb.comparisons import ConditionExpressionParser
+        from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+        if hasattr(ConditionExpressionParser, "_lex_condition_expression"):
+            patches.append((ConditionExpressionParser, "_lex_condition_expression",
+                            _lexed_once))
+        if isinstance(vars(UpdateExpressionParser).get("make"), classmethod):
+            patches.append((UpdateExpressionParser, "make", _parsed_once))
     with contextlib.suppress(ImportError):
         from moto.core.responses import BaseResponse
         if isinstance(vars(BaseResponse).get("_enrich_response"), staticmethod):

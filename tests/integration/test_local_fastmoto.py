@@ -93,6 +93,17 @@ def _script(client: Any) -> list[Any]:
          ReturnValuesOnConditionCheckFailure="ALL_OLD")
     call(client.update_item, TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "s0"}},
          UpdateExpression="SET n = :bad", ExpressionAttributeValues={})
+    # the same expressions again, with other values: parsed once, bound each time
+    for value in ("2", "3"):
+        call(client.update_item, TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "s1"}},
+             UpdateExpression="SET n = n + :one", ExpressionAttributeValues={
+                 ":one": {"N": value}}, ReturnValues="UPDATED_NEW")
+        call(client.put_item, TableName=TABLE, Item={"pk": {"S": "p"}, "sk": {"S": "s8"}},
+             ConditionExpression="attribute_not_exists(pk) OR n < :x",
+             ExpressionAttributeValues={":x": {"N": value}})
+    call(client.delete_item, TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "s8"}},
+         ConditionExpression="attribute_exists(pk) AND NOT n < :x",
+         ExpressionAttributeValues={":x": {"N": "1"}}, ReturnValues="ALL_OLD")
     # DynamoDB's item size limit (moto: 405,000 bytes): just under, then just over
     call(client.put_item, TableName=TABLE, Item={
         "pk": {"S": "p"}, "sk": {"S": "big"}, "a": {"S": "x" * 200_000},
@@ -127,18 +138,22 @@ def _run(fast: bool) -> list[Any]:
             out = _script(client)
             assert fastmoto.SHORT_PATH_RESPONSES - before >= 14  # most took the short path
             # every item request but the one with a binary value went to moto's handler
-            assert fastmoto.DIRECT_REQUESTS - direct == 35 + 5 - 1
+            assert fastmoto.DIRECT_REQUESTS - direct == 40 + 5 - 1
             return out
 
 
 def test_the_short_path_answers_exactly_like_motos_serializer() -> None:
     slow, fast = _run(fast=False), _run(fast=True)
-    assert len(fast) == len(slow) == 35
+    assert len(fast) == len(slow) == 40
     for index, (expected, actual) in enumerate(zip(slow, fast, strict=True)):
         assert actual == expected, f"call {index}"
-    assert fast[-7]["error"] == "ConditionalCheckFailedException"
-    assert fast[-6]["error"] == "ValidationException"
-    assert "error" not in fast[-5] and fast[-4]["error"] == "ValidationException"
+    assert fast[-12]["error"] == "ConditionalCheckFailedException"
+    assert fast[-11]["error"] == "ValidationException"
+    # the repeated expressions, bound to their own values each time
+    assert [fast[i]["Attributes"]["n"]["N"] for i in (-10, -8)] == ["4.50", "7.50"]
+    assert fast[-9]["error"] == fast[-7]["error"] == "ConditionalCheckFailedException"
+    assert fast[-6]["Attributes"]["sk"]["S"] == "s8"
+    assert fast[-5] == {} and fast[-4]["error"] == "ValidationException"  # item size
     assert [item["n"]["N"] for item in fast[-2]["Items"]] == ["-1.5", "0.25", "9", "10", "100"]
     assert fast[-1]["Items"] == [{"n": {"N": "9"}}]
     # the table queries read partition "p" only, in range-key order, paged and filtered
@@ -276,9 +291,12 @@ def test_it_is_removed_when_the_last_user_leaves() -> None:
         from botocore.signers import RequestSigner
         from moto.core.botocore_stubber import BotocoreStubber
         from moto.core.responses import BaseResponse
+        from moto.dynamodb.comparisons import ConditionExpressionParser
         from moto.dynamodb.models.dynamo_type import Item
+        from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
-        return [vars(BaseResponse)["_enrich_response"],
+        return [vars(BaseResponse)["_enrich_response"], vars(UpdateExpressionParser)["make"],
+                ConditionExpressionParser._lex_condition_expression,
                 DynamoHandler.serialized, Table.all_items, Table.query, Item.__init__,
                 Item.size,
                 BotocoreStubber.process_request, RequestSigner.sign,
