@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml functions/requirements.txt
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# A shorter market than the command's defaults (2 sellers x 50 SKUs x 14 days, which
-# takes ≈ 5 min on moto; docs/PERFORMANCE.md): `make demo DEMO_ARGS=` runs the full default.
-DEMO_ARGS ?= --sellers 2 --skus 10 --days 2
+# The command's defaults: 2 sellers x 50 SKUs x a simulated fortnight, ≈ 2 min on 2 cores
+# (docs/PERFORMANCE.md, "Demo"); e.g. `make demo DEMO_ARGS="--skus 10 --days 2"` for a
+# shorter market (≈ 15 s).
+DEMO_ARGS ?=
 
 demo: $(STAMP)
 	$(BIN)/sellerops demo $(DEMO_ARGS)

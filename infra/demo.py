@@ -748,6 +748,14 @@ def _merge_recordings(parts: list[tuple[Path, list[int]]], target: Path) -> None
         path.unlink()
 
 
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and end the running workers."""
+    processes = list(getattr(pool, "_processes", {}).values())  # no public handle on them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+
+
 def _run_sharded(
     seed: int, sellers: int, skus: int, days: int, out: Path, record: Path | None,
     workers: int, progress: Progress,
@@ -764,11 +772,15 @@ def _run_sharded(
                                shard, workers) for shard in range(workers)]
         baseline = run_baseline(seed, seller_ids(sellers), skus, days * 24)  # meanwhile
         pending: set[Future[Any]] = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
-            for future in finished:
-                future.result()  # a worker's error ends the run
-            progress.update(min(hours_done), f"{workers} workers")
+        try:
+            while pending:
+                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+                for future in finished:
+                    future.result()  # a worker's error ends the run ...
+                progress.update(min(hours_done), f"{workers} workers")
+        except BaseException:
+            _stop(pool)  # ... without waiting for the others to finish their fortnight
+            raise
         outcomes = [future.result() for future in futures]
     progress.done()
     with (out / "handlers.log").open("w", encoding="utf-8") as log:

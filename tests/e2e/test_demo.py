@@ -122,3 +122,13 @@ def test_one_worker_gives_the_same_result_as_two(demo, tmp_path):
     log = (demo[2] / "handlers.log").read_text(encoding="utf-8")
     assert "# worker 1 of 2: sellers A01SIMSELLER" in log
     assert "# worker 2 of 2: sellers A02SIMSELLER" in log
+
+
+def test_a_failing_worker_ends_the_run_with_its_error(tmp_path):
+    from infra.demo import run_demo
+
+    (tmp_path / "handlers.0.log").mkdir()  # worker 1 cannot open its log
+    with pytest.raises(IsADirectoryError):
+        run_demo(seed=5, sellers=2, skus=3, days=30, as_json=True, out_dir=str(tmp_path),
+                 workers=2)
+    assert not (tmp_path / "report.html").exists()
