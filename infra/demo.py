@@ -24,6 +24,10 @@
 6. The same seeded market replayed with a naive "beat the lowest by 0.01 down to min"
    repricer gives the baseline revenue.
 
+The sellers are split over worker processes (``--workers``; :func:`run_demo`), each running
+steps 1–5 for its sellers on its own local stack; their results are added up
+(:func:`combine`), which gives the one-process result (docs/SIMULATOR.md, "Workers").
+
 Progress goes to stderr; stdout gets the summary (or, with ``--json``, one JSON document).
 """
 
