@@ -39,7 +39,8 @@ general-purpose parts of moto (5.2) dominate their cost. While :func:`fast_moto`
 6. **DynamoDB requests unsigned.** Signature V4 (canonical request, HMAC chain) is a
    good part of botocore's work per call, and moto only checks signatures when its IAM
    authorisation is on. While moto's mock is active (and that is off), DynamoDB requests
-   are not signed; they carry the account moto would have derived from the access key
+   to AWS's endpoint (which moto answers; not an ``endpoint_url`` of one's own) are not
+   signed; they carry the account moto would have derived from the access key
    (``x-moto-account-id``, moto's own header for it) instead.
 7. **Item size check.** moto's ``Item`` checks DynamoDB's 400 KB item limit while it
    builds the item, by summing the sizes of all the attributes so far at every attribute
@@ -299,6 +300,8 @@ def _unsigned_dynamodb(original: Any) -> Any:
             botocore_stubber.enabled
             and credentials is not None
             and self._service_id.hyphenize() == "dynamodb"
+            and _DIRECT["DynamoDB_20120810"].host.match(request.url or "")  # moto's, not a
+            # DynamoDB of one's own at an endpoint_url
             and kwargs.get("signing_type", "standard") == "standard" and not args
             and settings.INITIAL_NO_AUTH_ACTION_COUNT == float("inf")
         ):

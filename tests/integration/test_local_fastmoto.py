@@ -366,3 +366,20 @@ def test_item_sizes_are_motos() -> None:
         fast_all = Item(DynamoType(attrs["pk"]), None, attrs).size()
     assert fast == slow and fast_all == slow_all == sum(slow)
     assert slow[1] == len("ü-text".encode()) + len("größe €".encode())
+
+
+def test_requests_to_an_endpoint_of_ones_own_stay_signed() -> None:
+    from botocore.awsrequest import AWSRequest
+    from botocore.signers import RequestSigner
+
+    with mock_aws(), fast_moto():
+        client = boto3.client("dynamodb", region_name="us-east-1",
+                              endpoint_url="http://127.0.0.1:8000")
+        signer: RequestSigner = client._request_signer
+        own = AWSRequest(method="POST", url="http://127.0.0.1:8000/", data=b"{}")
+        signer.sign("GetItem", own)
+        aws = AWSRequest(method="POST", url="https://dynamodb.us-east-1.amazonaws.com/",
+                         data=b"{}")
+        signer.sign("GetItem", aws)
+    assert own.headers["Authorization"].startswith("AWS4-HMAC-SHA256")
+    assert "Authorization" not in aws.headers and aws.headers["x-moto-account-id"]
