@@ -696,7 +696,8 @@ def combine(parts: list[DemoResult], chart_order: list[str]) -> DemoResult:
                 counts[key] = counts.get(key, 0) + count
         total.accounts.extend(part.accounts)
         total.series.update(part.series)
-    total.accounts.sort(key=lambda account: account["seller_id"])
+    order = {seller_id: index for index, seller_id in enumerate(seller_ids(first.sellers))}
+    total.accounts.sort(key=lambda account: order[account["seller_id"]])
     total.series = {label: total.series[label] for label in chart_order
                     if label in total.series}
     return total
