@@ -46,6 +46,17 @@ def _shipping_time(offer: Offer) -> dict[str, Any]:
     }
 
 
+def _trigger(marketplace_id: str, product: Product, at: datetime) -> dict[str, Any]:
+    """The ``OfferChangeTrigger`` both offer-change notifications share (the B2C one adds
+    its ``OfferChangeType``)."""
+    return {
+        "MarketplaceId": marketplace_id,
+        "ASIN": product.asin,
+        "ItemCondition": "new",
+        "TimeOfOfferChange": _iso(at),
+    }
+
+
 def _envelope(
     notification_type: str, subscription_id: str, payload_name: str, payload: dict[str, Any],
     *, at: datetime, notification_id: str | None,
@@ -134,13 +145,8 @@ def any_offer_changed(
         ]
     return _envelope("ANY_OFFER_CHANGED", SUBSCRIPTION_ID, "AnyOfferChangedNotification", {
         "SellerId": product.seller_id,
-        "OfferChangeTrigger": {
-            "MarketplaceId": marketplace_id,
-            "ASIN": product.asin,
-            "ItemCondition": "new",
-            "TimeOfOfferChange": _iso(at),
-            "OfferChangeType": change_type,
-        },
+        "OfferChangeTrigger": {**_trigger(marketplace_id, product, at),
+                               "OfferChangeType": change_type},
         "Summary": summary,
         "Offers": [_offer(o, winner, currency) for o in offers],
     }, at=at, notification_id=notification_id)
@@ -223,12 +229,7 @@ def b2b_any_offer_changed(
         "B2B_ANY_OFFER_CHANGED", "sim-subscription-b2b-any-offer-changed",
         "B2BAnyOfferChangedNotification", {
             "SellerId": product.seller_id,
-            "OfferChangeTrigger": {
-                "MarketplaceId": marketplace_id,
-                "ASIN": product.asin,
-                "ItemCondition": "new",
-                "TimeOfOfferChange": _iso(at),
-            },
+            "OfferChangeTrigger": _trigger(marketplace_id, product, at),
             "Summary": summary,
             "Offers": [
                 {
