@@ -267,12 +267,11 @@ def _direct(original: Any) -> Any:
 
 
 def _item_init(_original: Any) -> Any:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
     from moto.dynamodb.models.utilities import bytesize
 
     def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
-        from moto.dynamodb.exceptions import ItemSizeTooLarge
-
         self.hash_key = hash_key
         self.range_key = range_key
         values = {key: DynamoType(value) for key, value in attrs.items()}
@@ -337,6 +336,7 @@ def _enrich_response(original: Any) -> Any:
 
 def _item_size(_original: Any) -> Any:
     from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import bytesize
 
     slow = DynamoType.size
 
@@ -344,14 +344,15 @@ def _item_size(_original: Any) -> Any:
         total = 0
         for key, value in self.attrs.items():
             kind, raw = value.type, value.value
+            total += bytesize(key)
             if kind == "S" and isinstance(raw, str):
-                total += len(key.encode("utf-8")) + len(raw.encode("utf-8"))
+                total += len(raw.encode("utf-8"))
             elif kind == "N":
-                total += len(key.encode("utf-8")) + len(str(raw))
+                total += len(str(raw))
             elif isinstance(raw, bool):  # BOOL, NULL
-                total += len(key.encode("utf-8")) + 1
+                total += 1
             else:
-                total += len(key.encode("utf-8")) + slow(value)
+                total += slow(value)
         return total
 
     return size
