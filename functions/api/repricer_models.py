@@ -151,6 +151,12 @@ STRATEGY_FIELD_DESCRIPTIONS: dict[str, str] = {
     "climb_step": "step up while winning the Buy Box; default 1%",
     "max_change": "largest move per decision; default 20%",
     "b2b_discount": "business price below the B2C price; default 0%",
+    "buybox_lead": "buybox: least lead over a rival we undercut, % of its landed price or "
+                   "an amount; default 3%",
+    "price_war_window": "buybox: a rival back under our cut within this time is one more "
+                        "round of a price war (ISO-8601 duration); default PT6H",
+    "price_war_rounds": "buybox: price-war rounds fought with the full lead; each further "
+                        "round halves it (down to undercut); default 2",
     "climb_interval": "minimum time between climbs (ISO-8601 duration); default PT15M",
     "confirm_timeout": "how long a submitted price may stay unseen; default PT10M",
     "ceiling_ttl": "how long a lost-Buy-Box ceiling lasts; default P1D",

@@ -16,6 +16,10 @@ price with our shipping − points):
    The cut is max(``undercut``, ``buybox_lead`` × the rival's landed price), here and in
    rule 5: the Buy Box rotates among near-equal offers, so a one-tick lead buys about
    half of it; the default 3 % lead takes most of it, also against Amazon's edge.
+   *Price-war guard*: a rival back under our last cut within ``price_war_window`` is
+   one more round of a price war; after ``price_war_rounds`` rounds each round halves
+   the lead (down to ``undercut``), so a war against a rival whose floor is under ours
+   is fought in small steps instead of reaching our floor within hours.
 5. *We win* → never lower. Shown as the winner while a competitor is as cheap or cheaper
    (a rotation draw, not the Buy Box) → hold, no climb. After ``climb_interval`` since our
    last change:
@@ -76,12 +80,29 @@ class _Pricing:
         return landed - self.offset
 
 
-def _undercut(config: ListingConfig, rival: Competitor, base: Money) -> Money:
+def _undercut(config: ListingConfig, rival: Competitor, base: Money, war_round: int = 0) -> Money:
     """How far under ``rival`` (landed): ``undercut`` (of ``base``, our price), at least
-    ``buybox_lead`` of the rival's landed price; none against Amazon in match_only."""
+    ``buybox_lead`` of the rival's landed price — halved for each round of a price war past
+    ``price_war_rounds``; none against Amazon in match_only."""
     if config.amazon_mode == "match_only" and rival.is_amazon:
         return Money.zero(config.currency)
-    return max(config.undercut.of(base), config.buybox_lead.of(rival.landed))
+    lead = config.buybox_lead.of(rival.landed)
+    halvings = war_round - config.price_war_rounds
+    if halvings > 0:
+        lead = (lead * (Decimal(1) / (1 << halvings))).quantize()
+    return max(config.undercut.of(base), lead)
+
+
+def _war_round(config: ListingConfig, state: RepricingState, rival: Competitor,
+               now: datetime) -> int:
+    """The price-war round a rival win is (rule 4): 0 unless we undercut within
+    ``price_war_window``; one more each time a rival comes back under our last cut."""
+    cut_at, our_price = state.war_cut_at, state.war_price
+    if cut_at is None or our_price is None or now - cut_at > config.price_war_window:
+        return 0
+    if rival.landed < our_price:
+        return state.war_round + 1
+    return state.war_round
 
 
 def decide_buybox(
@@ -109,7 +130,7 @@ def decide_buybox(
             lost = _lost_after_climb(view, config, state, now, current, pricing)
             if lost is not None:
                 return lost
-            return _rival_wins(view, config, state, current, pricing, rival, prefix)
+            return _rival_wins(view, config, state, current, pricing, rival, prefix, now)
 
     if view.is_external:
         if view.suppressed:
@@ -137,7 +158,7 @@ def decide_buybox(
         if rival is None and view.winner_ignored and view.competitors:
             rival = view.competitors[0]
         if rival is not None:
-            return _rival_wins(view, config, state, current, pricing, rival, prefix)
+            return _rival_wins(view, config, state, current, pricing, rival, prefix, now)
 
     # 5. we win
     if view.we_win:
@@ -211,14 +232,15 @@ def _lost_after_climb(
 
 def _rival_wins(
     view: MarketView, config: ListingConfig, state: RepricingState, current: Money | None,
-    pricing: _Pricing, rival: Competitor, prefix: str,
+    pricing: _Pricing, rival: Competitor, prefix: str, now: datetime,
 ) -> Proposal:
     who = f"{rival.seller_id} {'wins the Buy Box' if rival.is_winner else 'is the lowest'}" \
           f" at {rival.landed.to_str()} landed"
     if not rival.is_winner:
         who = "the Buy Box holder is filtered out; " + who
     base = current if current is not None else pricing.listing(rival.landed)
-    cut = _undercut(config, rival, base)
+    war_round = _war_round(config, state, rival, now)
+    cut = _undercut(config, rival, base, war_round)
     if current is not None and pricing.landed(current) < rival.landed and \
             pricing.landed(current) <= rival.landed - cut:
         return Proposal("below_buy_box", prefix + f"{who}; we are already below it "
@@ -228,6 +250,8 @@ def _rival_wins(
     target = pricing.listing(rival.landed - cut)
     how = "match Amazon (amazon_mode match_only)" if cut.is_zero() else \
         f"undercut by {cut.round_down().to_str()}"
+    if war_round > config.price_war_rounds and not cut.is_zero():
+        how += f" (price war round {war_round}: a smaller lead)"
     if target < config.floor:
         if config.below_floor == "hold":
             return Proposal("below_floor", prefix + f"{who}; {how} would be below the floor "
@@ -236,7 +260,9 @@ def _rival_wins(
         return Proposal("below_floor", prefix + f"{who}; {how} would be below the floor: "
                                                 f"at the floor {config.floor.to_str()}",
                         state, target=config.floor, urgent=True)
-    return Proposal("undercut", prefix + f"{who}: {how}", state, target=target, urgent=True)
+    return Proposal("undercut", prefix + f"{who}: {how}", state, target=target, urgent=True,
+                    on_change={"war_round": war_round, "war_cut_at": now,
+                               "war_price": (rival.landed - cut).quantize()})
 
 
 def _we_win(

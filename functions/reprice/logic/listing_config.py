@@ -182,6 +182,11 @@ class ListingConfig(BaseModel):
     # among near-equal offers, so a one-tick lead buys about half of it (docs/REPRICING.md,
     # rule 4). The cut is max(undercut, buybox_lead); 0% gives the plain tick undercut.
     buybox_lead: Step = Step(Decimal(3), percent=True)
+    # Price-war guard (rule 4): a rival back under our cut within price_war_window is one
+    # more round of a war; past price_war_rounds rounds each round halves the lead, so a
+    # war against a rival whose floor is under ours is fought in small steps.
+    price_war_window: timedelta = timedelta(hours=6)
+    price_war_rounds: int = Field(default=2, ge=0)
     climb_interval: timedelta = timedelta(minutes=15)
     confirm_timeout: timedelta = timedelta(minutes=10)
     ceiling_ttl: timedelta = timedelta(hours=24)

@@ -56,6 +56,9 @@ class RepricingState(BaseModel):
     ceiling_set_at: UtcDateTime | None = None
     last_unsuppressed_price: Money | None = None  # our price when a Buy Box last existed
     last_time_of_offer_change: UtcDateTime | None = None
+    war_round: int = 0  # price war: rivals came back under our cut this often in a row
+    war_cut_at: UtcDateTime | None = None  # our last undercut (rule 4)
+    war_price: Money | None = None  # our landed price after it
 
     # -- Push -----------------------------------------------------------------------------
     push_level: int | None = None  # index into the usable levels

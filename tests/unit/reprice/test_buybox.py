@@ -402,3 +402,80 @@ def test_the_lead_is_a_validated_step():
     assert default_config().buybox_lead.percent
     with pytest.raises(ValueError, match="buybox_lead"):
         default_config(buybox_lead="100%")
+
+
+# -- the price-war guard: a rival that keeps coming back under our cut -----------------
+
+
+def _war(cfg, rounds: int, *, every: timedelta = timedelta(hours=1), start: str = "29.50"):
+    """Our offer cut under a rival, the rival back one cent under us each ``every``:
+    the decisions, one per round (round 0 is the first cut)."""
+    ours, rival, state, decisions = D(start), D(start) - D("0.01"), None, []
+    for n in range(rounds + 1):
+        toc = T0 + every * n
+        data = aoc([offer(RIVAL, rival, winner=True), offer(OUR, ours)], toc=toc)
+        decision = run(data, cfg, state)
+        assert decision.action == "change" and decision.rule == "undercut", decision.reason
+        decisions.append(decision)
+        # our price goes live; the rival is back one cent under it
+        ours = decision.new_price.amount
+        rival = ours - D("0.01")
+        state = decision.state.applied(decision.new_price, toc)
+    return decisions
+
+
+def _lead_cut(rival: Decimal, halvings: int) -> Decimal:
+    """Our new price under ``rival`` with the 3 % lead halved ``halvings`` times."""
+    if halvings <= 0:
+        return (rival - rival * D("0.03")).quantize(D("0.01"), rounding="ROUND_DOWN")
+    lead = (rival * D("0.03") / (2 ** halvings)).quantize(D("0.01"))
+    return rival - max(lead, D("0.01"))
+
+
+def test_a_price_war_keeps_the_full_lead_for_price_war_rounds_then_halves_it():
+    decisions = _war(default_config(), 9)
+    rival = D("29.49")
+    for n, decision in enumerate(decisions):
+        assert decision.new_price == usd(_lead_cut(rival, n - 2)), (n, decision.reason)
+        assert decision.state.war_round == n
+        assert ("price war round" in decision.reason) == (n > 2)
+        rival = decision.new_price.amount - D("0.01")
+    cuts = [d.old_price.amount - D("0.01") - d.new_price.amount for d in decisions]
+    assert min(cuts[:3]) > D("0.80")  # 3 % of ~28
+    assert cuts[2] > cuts[3] > cuts[4] > cuts[5] and cuts[-1] == D("0.01")  # down to a tick
+
+
+def test_a_price_war_fought_slowly_descends_far_less_than_with_the_full_lead():
+    slow = _war(default_config(), 10)[-1].new_price
+    fast = _war(default_config(price_war_window="PT0S"), 10)[-1].new_price
+    assert fast == usd("20.97")  # eleven 3 % cuts from 29.49 (0.97 ** 11 ≈ 0.715)
+    assert slow > usd("25.00")
+
+
+def test_a_rival_back_under_us_after_the_war_window_is_a_new_war():
+    cfg = default_config(price_war_rounds=0)  # halve from the first round on
+    near = _war(cfg, 2, every=timedelta(hours=1))
+    later = _war(cfg, 2, every=timedelta(hours=7))  # 7 h > the 6 h window
+    assert [d.state.war_round for d in near] == [0, 1, 2]
+    assert [d.state.war_round for d in later] == [0, 0, 0]
+    assert near[2].new_price > later[2].new_price  # smaller cuts while the war lasts
+
+
+def test_the_war_round_is_kept_when_the_rival_has_not_gone_under_our_cut():
+    cfg = default_config(price_war_rounds=0)
+    first, second = _war(cfg, 1)
+    # an hour later another rival wins, above our cut (a rotation draw): not a new round,
+    # not a new war either
+    state = second.state.applied(second.new_price, T0 + timedelta(hours=1))
+    above = second.new_price.amount + D("0.05")
+    data = aoc([offer(RIVAL_FBM, above, fba=False, winner=True),
+                offer(OUR, second.new_price.amount)], toc=T0 + timedelta(hours=2))
+    decision = run(data, cfg, state)
+    assert decision.state.war_round == 1
+
+
+def test_the_war_settings_are_validated():
+    assert default_config().price_war_rounds == 2
+    assert default_config().price_war_window == timedelta(hours=6)
+    with pytest.raises(ValueError, match="price_war_rounds"):
+        default_config(price_war_rounds=-1)
