@@ -463,7 +463,7 @@ def test_a_rival_back_under_us_after_the_war_window_is_a_new_war():
 
 def test_the_war_round_is_kept_when_the_rival_has_not_gone_under_our_cut():
     cfg = default_config(price_war_rounds=0)
-    first, second = _war(cfg, 1)
+    second = _war(cfg, 1)[1]
     # an hour later another rival wins, above our cut (a rotation draw): not a new round,
     # not a new war either
     state = second.state.applied(second.new_price, T0 + timedelta(hours=1))

@@ -66,6 +66,9 @@ def configs(draw, strategy=None):
         "climb_step": draw(steps(currency, 10, Decimal(5) * scale)),
         "max_change": draw(steps(currency, 60, Decimal(50) * scale)),
         "below_floor": draw(st.sampled_from(["floor", "hold"])),
+        "buybox_lead": draw(steps(currency, 6, Decimal(3) * scale)),
+        "price_war_rounds": draw(st.integers(0, 4)),
+        "price_war_window": timedelta(hours=draw(st.sampled_from([0, 1, 6, 24]))),
         "no_competition": draw(st.sampled_from(["max", "hold"])),
         "amazon_mode": draw(st.sampled_from(["compete", "match_only", "ignore"])),
         "exclude_fbm": draw(st.sampled_from([False, False, False, True])),
@@ -135,6 +138,8 @@ def states(draw, config: ListingConfig):
         values.update(ceiling=price(), ceiling_set_at=ago())
     if draw(st.booleans()):
         values.update(last_unsuppressed_price=price())
+    if draw(st.booleans()):  # in a price war: rounds so far, our last cut (landed)
+        values.update(war_round=draw(st.integers(0, 12)), war_cut_at=ago(), war_price=price())
     return RepricingState(**values)
 
 
