@@ -66,6 +66,12 @@ general-purpose parts of moto (5.2) dominate their cost. While :func:`fast_moto`
 
 ``tests/integration/test_local_fastmoto.py`` runs the same calls with and without these and
 compares every response.
+
+Several replacements reach into moto's internals, which change between patch releases
+(moto 5.2.4 and 5.2.6 answer differently through them), so they are installed only on the
+moto releases that test passed on (:data:`TESTED_MOTO`); on any other moto the local stack
+runs on moto's own paths — the same answers, slower — and says so once in a warning.
+pyproject.toml pins a tested release.
 """
 
 from __future__ import annotations
@@ -76,6 +82,7 @@ import importlib
 import json
 import re
 import threading
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -390,9 +397,28 @@ def _recording() -> bool:
     return bool(getattr(recorder, "_user_enabled", True))
 
 
+# moto releases tests/integration/test_local_fastmoto.py passed on (all 13 tests).
+TESTED_MOTO = frozenset({"5.2.0", "5.2.2", "5.2.3", "5.2.5"})
+
+
+def supported(version: str | None = None) -> bool:
+    """Whether the replacements were tested on this moto release (installed: the default)."""
+    if version is None:
+        import moto
+        version = str(getattr(moto, "__version__", ""))
+    return version in TESTED_MOTO
+
+
 def _replacements() -> list[tuple[Any, str, Callable[[Any], Any]]]:
     """(owner, attribute, original → replacement) for this moto; empty when it differs
     from what the replacements were written for."""
+    if not supported():
+        import moto
+        warnings.warn(
+            f"moto {getattr(moto, '__version__', '?')} is not one the local stack's faster "
+            f"paths were tested on ({', '.join(sorted(TESTED_MOTO))}): running on moto's "
+            "own paths (slower)", RuntimeWarning, stacklevel=3)
+        return []
     try:
         from moto.core.responses import ActionResult
         from moto.dynamodb.models.table import Table

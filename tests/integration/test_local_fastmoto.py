@@ -16,6 +16,10 @@ from infra.local.fastmoto import fast_moto
 
 TABLE = "Items"
 
+pytestmark = pytest.mark.skipif(
+    not fastmoto.supported(),
+    reason="the installed moto is not one fastmoto was tested on (pyproject pins one)")
+
 
 def _script(client: Any) -> list[Any]:
     """Item operations of every kind (and a failing one); what each returned."""
@@ -383,3 +387,10 @@ def test_requests_to_an_endpoint_of_ones_own_stay_signed() -> None:
         signer.sign("GetItem", aws)
     assert own.headers["Authorization"].startswith("AWS4-HMAC-SHA256")
     assert "Authorization" not in aws.headers and aws.headers["x-moto-account-id"]
+
+
+def test_an_untested_moto_gets_no_replacements_and_a_warning(monkeypatch) -> None:
+    assert fastmoto.supported("5.2.5") and not fastmoto.supported("5.2.6")
+    monkeypatch.setattr(fastmoto, "TESTED_MOTO", frozenset({"0.0.0"}))
+    with pytest.warns(RuntimeWarning, match="moto's own paths"), fast_moto() as installed:
+        assert not installed
