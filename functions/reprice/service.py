@@ -56,7 +56,7 @@ from functions.core.repositories.dynamo import iso_utc
 from functions.core.repositories.errors import ConcurrentModification
 from functions.core.repositories.listings import Listing
 from functions.core.repositories.price_history import PriceHistoryConfig
-from functions.reprice.listings import config_of, state_of
+from functions.reprice.listings import config_of, state_json, state_of
 from functions.reprice.logic import (
     AnyOfferChanged,
     Decision,
@@ -347,14 +347,13 @@ def _with_state(
     (``changed``: :func:`_changed_fields`, computed when not given) are serialised again,
     the rest is taken over. Serialising Money is most of the dump's cost."""
     if prior is None or prior_json is None:
-        json_form = state.model_dump(mode="json", exclude_defaults=True)
+        json_form = state_json(state)
     else:
         if changed is None:
             changed = _changed_fields(prior, state)
         json_form = {name: value for name, value in prior_json.items() if name not in changed}
         if changed:
-            json_form.update(state.model_dump(mode="json", include=changed,
-                                              exclude_defaults=True))
+            json_form.update(state_json(state, changed))
     return copy_with(listing, {"state": json_form})
 
 
@@ -1033,7 +1032,12 @@ class RepricingService:
     @staticmethod
     def _seen(payload: AnyOfferChanged, kind: str) -> dict[str, Any]:
         """What an offer change showed, as history keeps it (small)."""
-        ours = payload.our_offers()
+        seller = payload.seller_id
+        our_price = None
+        for offer in payload.offers:  # our first offer (``our_offers()[0]``)
+            if offer.seller_id == seller:
+                our_price = offer.listing_price
+                break
         condition = payload.condition
         buy_box = None
         for row in payload.summary.buy_box_prices:
@@ -1046,7 +1050,7 @@ class RepricingService:
             "time_of_offer_change": iso_utc(payload.time_of_offer_change),
             "offer_change_type": payload.change_type,
             "offers": len(payload.offers),
-            "our_price": _price(ours[0].listing_price) if ours else None,
+            "our_price": _price(our_price),
             "buy_box_price": _price(buy_box),
         }
 
