@@ -8,7 +8,7 @@ JSON form; this module is the one place that turns them into ``ListingConfig`` a
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,14 +78,22 @@ _BY_PYDANTIC = frozenset(name for name in _STATE_FIELDS if name not in _STATE_DE
 _PLAIN = (bool, int, str)
 
 
-def state_json(state: RepricingState, include: Collection[str] | None = None) -> dict[str, Any]:
+def state_json(
+    state: RepricingState, include: Collection[str] | None = None,
+    earlier: tuple[RepricingState, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
     """``state.model_dump(mode="json", exclude_defaults=True, include=include)``: the same
     dict, keys in field order, built directly for the usual values (Money, UTC datetimes,
     booleans, integers, strings); anything else (the dict fields, a datetime in another
     zone) is dumped by pydantic. A value object that fills several fields (a decision's
     new price is its current and pending price, ``now`` its change and pending times) is
-    serialised once."""
+    serialised once.
+
+    ``earlier``: another state and exactly its JSON as this function gave it; a Money
+    field equal to that state's (same currency, same amount and sign: the same text) takes
+    its JSON from there (a decision often sees the same live price, shipping… again)."""
     values = state.__dict__
+    before, before_json = earlier if earlier is not None else (None, None)
     names = _STATE_FIELDS if include is None else sorted(include, key=_STATE_INDEX.__getitem__)
     out: dict[str, Any] = {}
     done: dict[int, Any] = {}  # id(value) → its JSON, for this call
@@ -103,6 +111,11 @@ def state_json(state: RepricingState, include: Collection[str] | None = None) ->
             out[name] = value
             continue
         json_value = done.get(id(value))
+        if json_value is None and kind is Money and before is not None:
+            old = before.__dict__[name]
+            if type(old) is Money and old == value \
+                    and old.amount.is_signed() == value.amount.is_signed():
+                json_value = before_json.get(name)  # type: ignore[union-attr]
         if json_value is None:
             if kind is Money:
                 json_value = value.to_dict()

@@ -353,7 +353,7 @@ def _with_state(
             changed = _changed_fields(prior, state)
         json_form = {name: value for name, value in prior_json.items() if name not in changed}
         if changed:
-            json_form.update(state_json(state, changed))
+            json_form.update(state_json(state, changed, (prior, prior_json)))
     return copy_with(listing, {"state": json_form})
 
 

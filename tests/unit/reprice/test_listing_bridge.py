@@ -75,6 +75,7 @@ def test_state_json_is_pydantics_dump_without_defaults():
             return rng.choice(["up", "down"])
         return rng.randrange(-1, 5)  # the int levels
 
+    earlier = RepricingState()
     for _ in range(3000):
         state = RepricingState().updated(**{n: value(n) for n in fields if rng.random() < 0.5})
         include = None if rng.random() < 0.3 else set(rng.sample(list(fields), 8))
@@ -83,4 +84,21 @@ def test_state_json_is_pydantics_dump_without_defaults():
         assert got == expected and list(got) == list(expected)
         dicts = [id(v) for v in got.values() if isinstance(v, dict)]
         assert len(dicts) == len(set(dicts))
+        # Money equal to an earlier state's takes that state's JSON: the same text
+        again = state_json(state, include, (earlier, state_json(earlier)))
+        assert again == expected and list(again) == list(expected)
+        earlier = state
     assert state_json(RepricingState()) == {}
+
+
+def test_state_json_takes_an_earlier_json_only_for_the_same_text():
+    from functions.reprice.listings import state_json
+    from functions.reprice.logic.state import RepricingState
+
+    before = RepricingState(shipping=Money.of("0.00", "USD"), live_price=Money.of("1.5", "USD"))
+    before_json = state_json(before)
+    after = before.updated(shipping=Money.of("-0.00", "USD"), live_price=Money.of("1.50", "USD"))
+    assert state_json(after, {"shipping", "live_price"}, (before, before_json)) == {
+        "live_price": {"amount": "1.50", "currency": "USD"},
+        "shipping": {"amount": "-0.00", "currency": "USD"},  # -0: not the earlier text
+    } == after.model_dump(mode="json", include={"shipping", "live_price"})
