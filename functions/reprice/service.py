@@ -788,7 +788,8 @@ class RepricingService:
         key = (listing.seller_id, listing.marketplace_id, listing.sku)
         identity = (listing.asin, listing.condition, listing.fulfillment, listing.currency)
         cached = self._configs.get(key)
-        if cached is not None and cached[0] == identity and cached[1] == listing.strategy:
+        if cached is not None and cached[0] == identity and (
+                cached[1] is listing.strategy or cached[1] == listing.strategy):
             return cached[2], None
         try:
             config = config_of(listing)
