@@ -131,3 +131,23 @@ def test_one_listing_fast_path_pairs_like_the_general_pairing():
     assert not blind.matched and blind.unpaired[0].flagged
     state = {cfg.key: RepricingState(current_price=Money.of("22.00", "USD"))}
     assert match(two, [cfg], state).matched[0].our_offer.listing_price.to_str() == "22.00"
+
+
+def test_market_view_fills_each_field_with_its_own_value():
+    """``market_view`` builds the view positionally: each field holds what its name says."""
+    payload = payload_of(aoc([offer(RIVAL, "20.00", winner=True), offer(OUR, "21.00"),
+                              offer("A3IGNORED", "1.00")], change_type="External",
+                             threshold="19.00"))
+    cfg = config()
+    ours = payload.our_offers()[0]
+    view = market_view(payload, cfg, ours)
+    assert (view.seller_id, view.marketplace_id, view.asin, view.condition, view.currency) == (
+        payload.seller_id, payload.marketplace_id, payload.asin, payload.condition, "USD")
+    assert view.time_of_offer_change == payload.time_of_offer_change
+    assert view.change_type == "External" and view.is_b2b is False and view.our_offer is ours
+    assert [c.seller_id for c in view.competitors] == [RIVAL]
+    assert [seller for seller, _ in view.ignored] == ["A3IGNORED"]
+    assert view.we_win is False and view.rival_winner is view.competitors[0]
+    assert view.buy_box_landed == Money.of("20.00", "USD")
+    assert (view.winner_ignored, view.sibling_wins, view.suppressed) == (False, False, False)
+    assert view.threshold == Money.of("19.00", "USD") and view.tiers == ()
