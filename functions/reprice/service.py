@@ -333,6 +333,15 @@ def _changed_fields(prior: RepricingState, state: RepricingState) -> set[str]:
     return {name for name, value in state.__dict__.items() if value is not before[name]}
 
 
+def _same_values(prior: RepricingState, state: RepricingState, names: Iterable[str]) -> bool:
+    """``state == prior`` when only ``names`` (:func:`_changed_fields`) can differ."""
+    before, after = prior.__dict__, state.__dict__
+    for name in names:
+        if not after[name] == before[name]:
+            return False
+    return True
+
+
 def _with_state(
     listing: Listing, state: RepricingState, prior: RepricingState | None = None,
     prior_json: dict[str, Any] | None = None, changed: set[str] | None = None,
@@ -360,9 +369,13 @@ def _with_state(
 def _status(outcomes: Sequence[SkuOutcome], *, empty: str) -> str:
     if not outcomes:
         return empty
-    if any(o.action in ("change", "hold") for o in outcomes):
-        return "decided"
-    if any(o.action == "counted" for o in outcomes):
+    counted = False
+    for outcome in outcomes:
+        if outcome.action in ("change", "hold"):
+            return "decided"
+        if outcome.action == "counted":
+            counted = True
+    if counted:
         return "counted"
     rules = {o.rule for o in outcomes}
     if len(rules) == 1:
@@ -841,9 +854,7 @@ class RepricingService:
         ``prior``; remember it with the JSON written. Returns the listing as stored."""
         prior_json = self._json_of(listing, prior)
         changed = _changed_fields(prior, state)
-        # ``state == prior``, comparing only the fields that are not the same objects
-        if type(state) is type(prior) and all(
-                getattr(state, name) == getattr(prior, name) for name in changed):
+        if type(state) is type(prior) and _same_values(prior, state, changed):
             self._remember(listing, state, prior_json if state is prior else None)
             return listing
         updated = _with_state(listing, state, prior, prior_json, changed)
