@@ -56,7 +56,7 @@ from functions.core.repositories.dynamo import iso_utc
 from functions.core.repositories.errors import ConcurrentModification
 from functions.core.repositories.listings import Listing
 from functions.core.repositories.price_history import PriceHistoryConfig
-from functions.reprice.listings import config_of, state_of
+from functions.reprice.listings import config_of, state_json, state_of
 from functions.reprice.logic import (
     AnyOfferChanged,
     Decision,
@@ -333,6 +333,15 @@ def _changed_fields(prior: RepricingState, state: RepricingState) -> set[str]:
     return {name for name, value in state.__dict__.items() if value is not before[name]}
 
 
+def _same_values(prior: RepricingState, state: RepricingState, names: Iterable[str]) -> bool:
+    """``state == prior`` when only ``names`` (:func:`_changed_fields`) can differ."""
+    before, after = prior.__dict__, state.__dict__
+    for name in names:
+        if not after[name] == before[name]:
+            return False
+    return True
+
+
 def _with_state(
     listing: Listing, state: RepricingState, prior: RepricingState | None = None,
     prior_json: dict[str, Any] | None = None, changed: set[str] | None = None,
@@ -347,23 +356,26 @@ def _with_state(
     (``changed``: :func:`_changed_fields`, computed when not given) are serialised again,
     the rest is taken over. Serialising Money is most of the dump's cost."""
     if prior is None or prior_json is None:
-        json_form = state.model_dump(mode="json", exclude_defaults=True)
+        json_form = state_json(state)
     else:
         if changed is None:
             changed = _changed_fields(prior, state)
         json_form = {name: value for name, value in prior_json.items() if name not in changed}
         if changed:
-            json_form.update(state.model_dump(mode="json", include=changed,
-                                              exclude_defaults=True))
+            json_form.update(state_json(state, changed, (prior, prior_json)))
     return copy_with(listing, {"state": json_form})
 
 
 def _status(outcomes: Sequence[SkuOutcome], *, empty: str) -> str:
     if not outcomes:
         return empty
-    if any(o.action in ("change", "hold") for o in outcomes):
-        return "decided"
-    if any(o.action == "counted" for o in outcomes):
+    counted = False
+    for outcome in outcomes:
+        if outcome.action in ("change", "hold"):
+            return "decided"
+        if outcome.action == "counted":
+            counted = True
+    if counted:
         return "counted"
     rules = {o.rule for o in outcomes}
     if len(rules) == 1:
@@ -789,7 +801,8 @@ class RepricingService:
         key = (listing.seller_id, listing.marketplace_id, listing.sku)
         identity = (listing.asin, listing.condition, listing.fulfillment, listing.currency)
         cached = self._configs.get(key)
-        if cached is not None and cached[0] == identity and cached[1] == listing.strategy:
+        if cached is not None and cached[0] == identity and (
+                cached[1] is listing.strategy or cached[1] == listing.strategy):
             return cached[2], None
         try:
             config = config_of(listing)
@@ -841,9 +854,7 @@ class RepricingService:
         ``prior``; remember it with the JSON written. Returns the listing as stored."""
         prior_json = self._json_of(listing, prior)
         changed = _changed_fields(prior, state)
-        # ``state == prior``, comparing only the fields that are not the same objects
-        if type(state) is type(prior) and all(
-                getattr(state, name) == getattr(prior, name) for name in changed):
+        if type(state) is type(prior) and _same_values(prior, state, changed):
             self._remember(listing, state, prior_json if state is prior else None)
             return listing
         updated = _with_state(listing, state, prior, prior_json, changed)
@@ -1033,7 +1044,12 @@ class RepricingService:
     @staticmethod
     def _seen(payload: AnyOfferChanged, kind: str) -> dict[str, Any]:
         """What an offer change showed, as history keeps it (small)."""
-        ours = payload.our_offers()
+        seller = payload.seller_id
+        our_price = None
+        for offer in payload.offers:  # our first offer (``our_offers()[0]``)
+            if offer.seller_id == seller:
+                our_price = offer.listing_price
+                break
         condition = payload.condition
         buy_box = None
         for row in payload.summary.buy_box_prices:
@@ -1046,7 +1062,7 @@ class RepricingService:
             "time_of_offer_change": iso_utc(payload.time_of_offer_change),
             "offer_change_type": payload.change_type,
             "offers": len(payload.offers),
-            "our_price": _price(ours[0].listing_price) if ours else None,
+            "our_price": _price(our_price),
             "buy_box_price": _price(buy_box),
         }
 

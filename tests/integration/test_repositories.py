@@ -115,6 +115,10 @@ def test_money_and_time_are_stored_without_float_or_naive_time() -> None:
     late = datetime(2025, 1, 1, 13, 0, 1, tzinfo=UTC).astimezone(timezone(timedelta(hours=1)))
     assert iso_utc(early) < iso_utc(late)
     assert iso_utc(late) == "2025-01-01T13:00:01.000000Z"
+    # the isoformat fast path gives strftime's text (years before 1000 go to strftime)
+    for moment in (early, late, datetime(2025, 6, 30, 23, 59, 59, 1, tzinfo=UTC),
+                   datetime(999, 12, 31, 23, 0, tzinfo=UTC)):
+        assert iso_utc(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def test_page_tokens_are_checked_against_their_query() -> None:

@@ -25,6 +25,8 @@ from .listing_config import ListingConfig
 from .notifications import AnyOfferChanged, Offer, OrderChange, OrderItem
 from .state import RepricingState
 
+_CHANNELS = ("FBA", "FBM")
+
 
 @dataclass(frozen=True, slots=True)
 class Matched:
@@ -90,11 +92,20 @@ def match(
     found = candidates(payload, listings)
     if not found:
         return MatchResult((), ())
+    if len(found) == 1 and found[0].fulfillment in _CHANNELS:
+        # The usual case, one listing: it pairs with our one offer of its channel, or
+        # with none when we have no offer there; several offers → the general pairing.
+        config = found[0]
+        channel = config.fulfillment
+        seller = payload.seller_id
+        offers = [o for o in payload.offers if o.seller_id == seller and o.channel == channel]
+        if len(offers) <= 1:
+            return MatchResult((Matched(config, offers[0] if offers else None),), ())
     price_of = last_submitted_price(states, payload.is_b2b)
     ours = payload.our_offers()
     matched: list[Matched] = []
     unpaired: list[Unpaired] = []
-    for channel in ("FBA", "FBM"):
+    for channel in _CHANNELS:
         configs = [c for c in found if c.fulfillment == channel]
         if not configs:
             continue

@@ -165,24 +165,27 @@ def market_view(
     any_winner = False
     amazon_ids = config.amazon_ids
     bounds = _absurd_bounds(config)
+    our_seller = payload.seller_id
     for offer in payload.offers:
-        if offer.is_winner:
+        is_winner = bool(offer.is_buy_box_winner)  # ``offer.is_winner``
+        if is_winner:
             any_winner = True
+        seller = offer.seller_id or ""
+        if seller == our_seller:  # what ``_why_ignored`` says first: "ours"
+            sibling_wins = sibling_wins or (is_winner and offer is not our_offer)
+            continue
         landed = offer.landed
-        why = _why_ignored(offer, config, payload.seller_id, landed, amazon_ids, bounds)
+        why = _why_ignored(offer, config, our_seller, landed, amazon_ids, bounds)
         if why is not None:
-            if why == "ours":
-                sibling_wins = sibling_wins or (offer.is_winner and offer is not our_offer)
-            else:
-                ignored.append((offer.seller_id or "?", why))
-                if offer.is_winner:
-                    winner_ignored = True
+            ignored.append((seller or "?", why))
+            if is_winner:
+                winner_ignored = True
             continue
         listing = offer.listing_price
         assert landed is not None and listing is not None
         competitors.append(Competitor(  # positional: the fields' order
-            offer.seller_id or "?", landed, listing, bool(offer.is_fulfilled_by_amazon),
-            offer.is_winner, (offer.seller_id or "") in amazon_ids,
+            seller or "?", landed, listing, bool(offer.is_fulfilled_by_amazon), is_winner,
+            seller in amazon_ids,
         ))
     competitors.sort(key=lambda c: (c.landed.amount, c.seller_id))
     we_win = bool(our_offer is not None and our_offer.is_winner)
@@ -206,15 +209,26 @@ def market_view(
     if threshold is not None and threshold.currency != currency:
         threshold = None
     tiers = _b2b_tiers(payload, config) if payload.is_b2b else ()
-    return MarketView(
-        seller_id=payload.seller_id, marketplace_id=payload.marketplace_id, asin=payload.asin,
-        condition=payload.condition, currency=currency,
-        time_of_offer_change=payload.time_of_offer_change, change_type=payload.change_type,
-        is_b2b=payload.is_b2b, our_offer=our_offer, competitors=tuple(competitors),
-        ignored=tuple(ignored), we_win=we_win, rival_winner=rival_winner,
-        buy_box_landed=buy_box, winner_ignored=winner_ignored and rival_winner is None,
-        sibling_wins=sibling_wins and not we_win,
-        suppressed=suppressed, threshold=threshold, tiers=tiers,
+    return MarketView(  # positional, in the fields' order (a third cheaper than keywords)
+        payload.seller_id,  # seller_id
+        payload.marketplace_id,  # marketplace_id
+        payload.asin,  # asin
+        payload.condition,  # condition
+        currency,  # currency
+        payload.time_of_offer_change,  # time_of_offer_change
+        payload.change_type,  # change_type
+        payload.is_b2b,  # is_b2b
+        our_offer,  # our_offer
+        tuple(competitors),  # competitors
+        tuple(ignored),  # ignored
+        we_win,  # we_win
+        rival_winner,  # rival_winner
+        buy_box,  # buy_box_landed
+        winner_ignored and rival_winner is None,  # winner_ignored
+        sibling_wins and not we_win,  # sibling_wins
+        suppressed,  # suppressed
+        threshold,  # threshold
+        tiers,  # tiers
     )
 
 

@@ -111,3 +111,43 @@ def test_the_view_derives_our_listing_and_offset_once_from_our_offer():
     euro = payload_of(aoc([offer(OUR, "21.00", currency="EUR", winner=True)], currency="EUR"))
     foreign = market_view(euro, cfg, euro.our_offers()[0])
     assert foreign.our_listing is None and foreign.our_offset is None
+
+
+def test_one_listing_fast_path_pairs_like_the_general_pairing():
+    """One candidate listing: its one offer of its channel, none, or (several offers of
+    that channel) the general pairing by the last submitted price."""
+    one = payload_of(aoc([offer(RIVAL, "20.00", winner=True), offer(OUR, "21.00"),
+                          offer(OUR, "19.00", fba=False)]))
+    fba = match(one, [config()])
+    assert [(m.config.sku, m.our_offer.listing_price.to_str()) for m in fba.matched] == [
+        ("SKU-1", "21.00")] and not fba.unpaired
+    fbm = match(one, [config(fulfillment="FBM")])
+    assert fbm.matched[0].our_offer.listing_price.to_str() == "19.00"
+    none = match(payload_of(aoc([offer(RIVAL, "20.00", winner=True)])), [config()])
+    assert len(none.matched) == 1 and none.matched[0].our_offer is None
+    two = payload_of(aoc([offer(OUR, "21.00"), offer(OUR, "22.00")]))
+    cfg = config()
+    blind = match(two, [cfg])
+    assert not blind.matched and blind.unpaired[0].flagged
+    state = {cfg.key: RepricingState(current_price=Money.of("22.00", "USD"))}
+    assert match(two, [cfg], state).matched[0].our_offer.listing_price.to_str() == "22.00"
+
+
+def test_market_view_fills_each_field_with_its_own_value():
+    """``market_view`` builds the view positionally: each field holds what its name says."""
+    payload = payload_of(aoc([offer(RIVAL, "20.00", winner=True), offer(OUR, "21.00"),
+                              offer("A3IGNORED", "1.00")], change_type="External",
+                             threshold="19.00"))
+    cfg = config()
+    ours = payload.our_offers()[0]
+    view = market_view(payload, cfg, ours)
+    assert (view.seller_id, view.marketplace_id, view.asin, view.condition, view.currency) == (
+        payload.seller_id, payload.marketplace_id, payload.asin, payload.condition, "USD")
+    assert view.time_of_offer_change == payload.time_of_offer_change
+    assert view.change_type == "External" and view.is_b2b is False and view.our_offer is ours
+    assert [c.seller_id for c in view.competitors] == [RIVAL]
+    assert [seller for seller, _ in view.ignored] == ["A3IGNORED"]
+    assert view.we_win is False and view.rival_winner is view.competitors[0]
+    assert view.buy_box_landed == Money.of("20.00", "USD")
+    assert (view.winner_ignored, view.sibling_wins, view.suppressed) == (False, False, False)
+    assert view.threshold == Money.of("19.00", "USD") and view.tiers == ()

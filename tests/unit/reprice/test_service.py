@@ -680,3 +680,20 @@ def test_a_withheld_b2b_change_keeps_the_live_business_price(world: World):
     assert outcome.skus[0].action == "change" and outcome.skus[0].submission == "dry_run"
     assert state_of(world.stored()).business_price == usd("24.90")
     assert world.history.of("SKU-1")[0]["b2b"]["business_price"]["amount"] != "24.90"
+
+
+def test_the_validated_config_is_kept_while_the_stored_strategy_stays_equal(world: World):
+    """``_config`` keeps a SKU's ListingConfig while its stored strategy is the same dict
+    or an equal one, and validates again when the strategy or the identity changes."""
+    listing = world.add()
+    service = world.service
+    first, _ = service._config(listing)
+    assert first is not None
+    assert service._config(listing)[0] is first  # the same strategy dict
+    equal = listing.evolve(strategy=dict(listing.strategy))
+    assert service._config(equal)[0] is first  # an equal copy (a re-read)
+    changed = listing.evolve(strategy={**listing.strategy, "max_price": "31.00"})
+    again, _ = service._config(changed)
+    assert again is not first and again.max_price == Decimal("31.00")
+    moved = changed.evolve(asin="B0MOVED001")
+    assert service._config(moved)[0].asin == "B0MOVED001"
