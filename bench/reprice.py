@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -66,6 +67,15 @@ _ENV = {
 for _key, _value in _ENV.items():
     os.environ.setdefault(_key, _value)
 
+from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: E402
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import (  # noqa: E402
+    STATUS_CONSTANTS,
+    BasePersistenceLayer,
+    DataRecord,
+)
 from botocore.exceptions import ClientError  # noqa: E402
 
 SELLER = "A2BENCHSELLER1"
@@ -95,6 +105,17 @@ _KEYS = {  # table → (partition, sort)
 _INDEXES = {"ByAsin": "asin_key", "BySeller": "seller_id"}
 
 
+@functools.lru_cache(maxsize=64)
+def _assignments(update_expression: str) -> tuple[tuple[str, str], ...]:
+    """``SET #a = :a, #b = :b`` → ((#a, :a), (#b, :b)), parsed once per expression (the
+    stub's own cost is not the handler's: a real client sends the string as it is)."""
+    pairs = []
+    for assignment in update_expression.removeprefix("SET ").split(","):
+        name, value = (part.strip() for part in assignment.split("="))
+        pairs.append((name, value))
+    return tuple(pairs)
+
+
 class MemoryDynamoDB:
     """The boto3 DynamoDB client calls the repositories and Powertools idempotency make,
     on dicts (conditions: the handful of expressions they use)."""
@@ -108,6 +129,7 @@ class MemoryDynamoDB:
         self.index: dict[str, dict[str, dict[str, set[tuple[str, str | None]]]]] = {
             name: {} for name in _KEYS}
         self.calls = 0
+        self.repeats = 0  # Powertools idempotency puts refused: a NotificationId seen before
 
     def _store(self, table: str, key: tuple[str, str | None], item: dict[str, Any]) -> None:
         self.tables[table][key] = item
@@ -139,6 +161,7 @@ class MemoryDynamoDB:
             now = int(values[":now"]["N"])
             expired = old is not None and int(old["expiration"]["N"]) < now
             if old is not None and not expired:
+                self.repeats += 1
                 raise ConditionalCheckFailedException(old)
         elif condition.startswith("attribute_not_exists"):
             if old is not None:
@@ -153,11 +176,11 @@ class MemoryDynamoDB:
                     ExpressionAttributeNames: dict[str, str],
                     ExpressionAttributeValues: dict[str, Any], **_: Any) -> dict[str, Any]:
         self.calls += 1
-        item = dict(self.tables[TableName].get(self._key(TableName, Key), Key))
-        for assignment in UpdateExpression.removeprefix("SET ").split(","):
-            name, value = (part.strip() for part in assignment.split("="))
+        key = self._key(TableName, Key)
+        item = dict(self.tables[TableName].get(key, Key))
+        for name, value in _assignments(UpdateExpression):
             item[ExpressionAttributeNames.get(name, name)] = ExpressionAttributeValues[value]
-        self._store(TableName, self._key(TableName, Key), item)
+        self._store(TableName, key, item)
         return {}
 
     def delete_item(self, *, TableName: str, Key: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -375,20 +398,57 @@ class MemoryAccounts:
         return Page(list(self.accounts.values()))
 
 
+class MemoryIdempotency(BasePersistenceLayer):
+    """Powertools' idempotency persistence on a dict: the layer's four storage methods with
+    DynamoDBPersistenceLayer's conditions (a put succeeds when the key is new, its record
+    expired, or an in-progress record's Lambda timed out), as :class:`MemoryListings`
+    stands for ListingRepository."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[str, DataRecord] = {}
+        self.repeats = 0  # puts refused: a NotificationId seen before
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        record = self.records.get(idempotency_key)
+        if record is None:
+            raise IdempotencyItemNotFoundError
+        return record
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        old = self.records.get(data_record.idempotency_key)
+        if old is not None:
+            now = time.time()
+            timed_out = (old.status == STATUS_CONSTANTS["INPROGRESS"]
+                         and old.in_progress_expiry_timestamp is not None
+                         and old.in_progress_expiry_timestamp < now * 1000)
+            if not (old.expiry_timestamp < now or timed_out):
+                self.repeats += 1
+                raise IdempotencyItemAlreadyExistsError(old_data_record=old)
+        self.records[data_record.idempotency_key] = data_record
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        self.records[data_record.idempotency_key] = data_record
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        self.records.pop(data_record.idempotency_key, None)
+
 # -- the measurements ---------------------------------------------------------------------------
 STORAGE = ("memory", "boto3")
 
 
-def setup(skus: int, storage: str = "memory") -> tuple[Callable[[dict[str, Any]], Any], Any]:
+def setup(skus: int, storage: str = "memory") -> tuple[Callable[[dict[str, Any]], Any], Any, Any]:
     """The real handler with ``skus`` listings and the seller's account, on
 
-    - ``memory``: in-memory fakes of the repositories and the sender (the brief's "AWS
-      calls stubbed in memory"); or
-    - ``boto3``: the real repositories and SQS sender over in-memory boto3 clients, so
-      DynamoDB item marshalling and record validation are measured too.
+    - ``memory``: in-memory fakes behind each store's interface — the repositories, the
+      sender and Powertools' idempotency persistence layer (the brief's "AWS calls
+      stubbed in memory"); or
+    - ``boto3``: the real repositories, SQS sender and Powertools'
+      ``DynamoDBPersistenceLayer`` over in-memory boto3 clients, so DynamoDB item
+      marshalling and record validation are measured too.
 
-    Idempotency is Powertools' DynamoDB persistence layer on an in-memory client in both.
-    Returns the invoke function and the price updates sent (a list that fills up).
+    Returns the invoke function, the price updates sent (a list that fills up) and the
+    idempotency store (``repeats``: NotificationIds it refused as seen before).
     """
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
@@ -440,13 +500,18 @@ def setup(skus: int, storage: str = "memory") -> tuple[Callable[[dict[str, Any]]
         sent = sqs.messages
         service = service_from_settings(cached_settings(RepricerConfig), client=dynamodb,
                                         sqs_client=sqs)
-    handler.use_runtime(service, DynamoDBPersistenceLayer(table_name="Idempotency",
-                                                          boto3_client=dynamodb))
+    idempotency: Any = dynamodb
+    if storage == "memory":
+        idempotency = MemoryIdempotency()
+        handler.use_runtime(service, idempotency)
+    else:
+        handler.use_runtime(service, DynamoDBPersistenceLayer(table_name="Idempotency",
+                                                              boto3_client=dynamodb))
 
     def invoke(event: dict[str, Any]) -> Any:
         return handler.lambda_handler(event, Context())
 
-    return invoke, sent
+    return invoke, sent, idempotency
 
 
 def events(bodies: list[str]) -> Iterator[dict[str, Any]]:
@@ -461,14 +526,15 @@ def events(bodies: list[str]) -> Iterator[dict[str, Any]]:
 
 def run_decisions(bodies: list[str], skus: int, storage: str) -> tuple[float, dict[str, int]]:
     """Seconds to push ``bodies`` through the handler (a fresh in-memory stack each time)."""
-    invoke, sent = setup(skus, storage)
+    invoke, sent, idempotency = setup(skus, storage)
     batches = list(events(bodies))
     failed = 0
     started = time.perf_counter()
     for event in batches:
         failed += len(invoke(event)["batchItemFailures"])
     elapsed = time.perf_counter() - started
-    return elapsed, {"failed_records": failed, "price_updates": len(sent)}
+    return elapsed, {"failed_records": failed, "price_updates": len(sent),
+                     "repeats": idempotency.repeats}
 
 
 def run_parse(bodies: list[str]) -> float:
@@ -557,6 +623,9 @@ def main(argv: list[str] | None = None) -> int:
         "with_repositories_ratio": round(seconds["boto3"] / seconds["parse"], 2),
         "price_updates": counters["memory"]["price_updates"],
         "failed_records": counters["memory"]["failed_records"],
+        "repeats": counters["memory"]["repeats"],
+        # both stacks must have decided the same: same updates, failures and repeats
+        "same_outcomes": counters["memory"] == counters["boto3"],
     }
     if args.json:
         print(json.dumps(result))
@@ -573,7 +642,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{result['with_repositories_per_second']:>8,} notifications/s   "
           f"{result['with_repositories_ratio']:.2f}x parse time (item marshalling included)")
     print(f"  price updates enqueued {result['price_updates']}, failed records "
-          f"{result['failed_records']}")
+          f"{result['failed_records']}, repeated NotificationIds refused "
+          f"{result['repeats']} (both stacks alike: {result['same_outcomes']})")
     if not args.no_publishing:
         publishing_section()
     return 0
