@@ -188,13 +188,22 @@ def _same_currency(*amounts: Money | None) -> None:
 def landed(
     listing: Money | None, shipping: Money | None, points: Points | None
 ) -> Money | None:
-    """Landed price = listing + shipping − points (None without a listing price)."""
+    """Landed price = listing + shipping − points (None without a listing price).
+
+    Summed on the amounts, one Money made at the end (each offer of each notification
+    is landed once per decision): the currencies are checked as Money's ``+``/``-``
+    check them."""
     if listing is None:
         return None
-    total = listing + (shipping or Money.zero(listing.currency))
+    amount = listing.amount
+    if shipping is not None:
+        listing._check(shipping)
+        amount = amount + shipping.amount
     if points is not None:
-        total = total - points.value(listing.currency)
-    return total
+        value = points.value(listing.currency)
+        listing._check(value)
+        amount = amount - value.amount
+    return Money._trusted(amount, listing.currency)
 
 
 class PriceRow(Lenient):

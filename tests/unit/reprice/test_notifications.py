@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from functions.core.money import Money
+from functions.core.money import CurrencyMismatch, Money
 from functions.reprice.logic import (
     ANY_OFFER_CHANGED,
     AnyOfferChanged,
@@ -19,7 +19,7 @@ from functions.reprice.logic import (
     OrderChange,
     parse_notification,
 )
-from functions.reprice.logic.notifications import normalise_condition
+from functions.reprice.logic.notifications import Points, landed, normalise_condition
 
 from .builders import aoc, camel, money, offer
 
@@ -135,6 +135,19 @@ def test_jp_points_lower_the_landed_price():
                marketplace="A1VC38T7YXB528", currency="JPY")
     rival = parse_notification(data).offer_change.offers[0]
     assert rival.landed == Money.of("1485", "JPY")
+
+
+def test_landed_adds_shipping_subtracts_points_and_refuses_mixed_currencies():
+    eur = Money.of("20.00", "EUR")
+    assert landed(eur, Money.of("3.49", "EUR"), None) == Money.of("23.49", "EUR")
+    assert landed(eur, None, None) == eur
+    assert landed(None, Money.of("3.49", "EUR"), None) is None
+    points = Points(points_number=2, points_monetary_value=Money.of("0.50", "EUR"))
+    assert landed(eur, Money.of("1.00", "EUR"), points) == Money.of("20.50", "EUR")
+    with pytest.raises(CurrencyMismatch):
+        landed(eur, Money.of("3.49", "USD"), None)
+    with pytest.raises(CurrencyMismatch):
+        landed(eur, None, Points(points_monetary_value=Money.of("1", "USD")))
 
 
 def test_unknown_enum_values_and_extra_fields_are_kept_or_ignored():
