@@ -29,14 +29,9 @@ class Guarded(NamedTuple):
 
 
 def bounds_problem(config: ListingConfig) -> str | None:
-    """Why this config cannot be repriced at all, or None."""
-    if config.min_price > config.max_price:
-        return (f"min_price {config.min.to_str()} is above max_price "
-                f"{config.money(config.max_price).to_str()}: no repricing")
-    if config.floor > config.max:
-        return (f"floor {config.floor.to_str()} (max of min_price and cost_floor) is above "
-                f"max_price {config.max.to_str()}: no repricing")
-    return None
+    """Why this config cannot be repriced at all, or None (``config.bounds_problem``,
+    computed once per config)."""
+    return config.bounds_problem
 
 
 def max_move(config: ListingConfig, current: Money) -> Money:

@@ -362,6 +362,18 @@ class ListingConfig(BaseModel):
         return Money._trusted(lowest.quantize(self.tick, rounding=ROUND_CEILING), self.currency)
 
     @cached_property
+    def bounds_problem(self) -> str | None:
+        """Why this config cannot be repriced at all (min above max, or the floor above
+        max), or None; the guardrails read it on every decision."""
+        if self.min_price > self.max_price:
+            return (f"min_price {self.min.to_str()} is above max_price "
+                    f"{self.money(self.max_price).to_str()}: no repricing")
+        if self.floor > self.max:
+            return (f"floor {self.floor.to_str()} (max of min_price and cost_floor) is "
+                    f"above max_price {self.max.to_str()}: no repricing")
+        return None
+
+    @cached_property
     def configured_current(self) -> Money | None:
         if self.current_price is None:
             return None
