@@ -354,6 +354,7 @@ class MemoryListings:
         return self.rows.get((seller_id, marketplace_id, sku))
 
     def save(self, listing: Any, expected_version: int) -> Any:
+        from functions.core.models import copy_with
         from functions.core.repositories.errors import ConcurrentModification
 
         key = (listing.seller_id, listing.marketplace_id, listing.sku)
@@ -362,7 +363,8 @@ class MemoryListings:
             raise ConcurrentModification("listing", {"sku": listing.sku},
                                          expected_version=expected_version,
                                          actual_version=current.version if current else None)
-        stored = listing.model_copy(update={"version": expected_version + 1})
+        # the stub's copy (what DynamoDB stores) is made as the service copies listings
+        stored = copy_with(listing, {"version": expected_version + 1})
         self.rows[key] = stored
         return stored
 
