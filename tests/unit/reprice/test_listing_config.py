@@ -234,3 +234,13 @@ def test_model_copy_with_changed_fields_does_not_keep_stale_views():
     assert cfg.max == Money(Decimal("30.00"), "USD") and cfg.key[2] == "SKU-1"
     # a plain copy keeps the views (same fields)
     assert cfg.model_copy().floor == cfg.floor
+
+
+def test_bounds_problem_is_computed_from_the_copy_not_kept_from_the_original():
+    cfg = _config()
+    assert cfg.bounds_problem is None
+    above = cfg.model_copy(update={"cost_floor": Decimal("45.00")})
+    problem = above.bounds_problem
+    assert problem is not None
+    assert problem.startswith("floor 45.00 ") and problem.endswith("no repricing")
+    assert cfg.bounds_problem is None
