@@ -26,3 +26,4 @@ def test_reprice_bench_decides_alike_on_both_stacks_and_refuses_repeats():
     assert 5 <= result["repeats"] <= 40
     assert result["same_outcomes"] is True
     assert result["ratio"] > 1 and result["with_repositories_ratio"] > 1
+    assert len(result["ratio_runs"]) == 1 and result["ratio_runs"][0] > 1
