@@ -493,6 +493,8 @@ def setup(skus: int, storage: str = "memory") -> tuple[Callable[[dict[str, Any]]
         sent = sender.sent
         service = RepricingService(store, MemoryHistory(), sender, MemoryAccounts(account),
                                    lambda: T0 + timedelta(days=1))
+        idempotency: Any = MemoryIdempotency()
+        layer: Any = idempotency
     else:
         repository = ListingRepository("Listings", client=dynamodb)
         for listing in listings:
@@ -502,13 +504,9 @@ def setup(skus: int, storage: str = "memory") -> tuple[Callable[[dict[str, Any]]
         sent = sqs.messages
         service = service_from_settings(cached_settings(RepricerConfig), client=dynamodb,
                                         sqs_client=sqs)
-    idempotency: Any = dynamodb
-    if storage == "memory":
-        idempotency = MemoryIdempotency()
-        handler.use_runtime(service, idempotency)
-    else:
-        handler.use_runtime(service, DynamoDBPersistenceLayer(table_name="Idempotency",
-                                                              boto3_client=dynamodb))
+        idempotency = dynamodb  # counts the idempotency puts it refuses
+        layer = DynamoDBPersistenceLayer(table_name="Idempotency", boto3_client=dynamodb)
+    handler.use_runtime(service, layer)
 
     def invoke(event: dict[str, Any]) -> Any:
         return handler.lambda_handler(event, Context())

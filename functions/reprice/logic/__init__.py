@@ -13,7 +13,7 @@ Typical use (a handler, the replay CLI)::
 
 from .decision import B2BPrices, Decision, Proposal, Tier
 from .engine import decide, decide_push, is_stale, observe, record_order
-from .guardrails import bounds_problem, guard
+from .guardrails import guard
 from .listing_config import (
     CSV_COLUMNS,
     OPTIONAL_COLUMNS,
@@ -69,7 +69,6 @@ __all__ = [
     "Step",
     "Tier",
     "Unpaired",
-    "bounds_problem",
     "decide",
     "decide_push",
     "guard",

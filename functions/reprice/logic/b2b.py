@@ -17,7 +17,7 @@ from datetime import datetime
 from functions.core.money import Money
 
 from .decision import B2BPrices, Decision, Tier
-from .guardrails import bounds_problem, guard
+from .guardrails import guard
 from .listing_config import ListingConfig
 from .offers import MarketView, TierPrice
 from .state import RepricingState
@@ -74,7 +74,7 @@ def decide_b2b(
         return Decision(action=action, strategy="b2b", rule=rule, reason=reason,
                         old_price=old_business, state=kw.pop("state", state), **kw)
 
-    problem = bounds_problem(config)
+    problem = config.bounds_problem
     if problem:
         return decision("skip", "bounds", problem)
     if base is None:

@@ -21,7 +21,7 @@ from .b2b import decide_b2b
 from .buybox import decide_buybox
 from .decision import Decision, Proposal
 from .fixed import decide_fixed
-from .guardrails import bounds_problem, guard
+from .guardrails import guard
 from .listing_config import ListingConfig
 from .notifications import AnyOfferChanged, OrderChange
 from .offers import MarketView
@@ -113,7 +113,7 @@ def decide(
         base = state.current_price or config.configured_current
         return decide_b2b(view, config, state, now, base)
     state, current = observe(view, config, state, now)
-    problem = bounds_problem(config)
+    problem = config.bounds_problem
     if problem:
         return Decision(action="skip", strategy=config.strategy, rule="bounds", reason=problem,
                         old_price=current, state=state)
@@ -137,7 +137,7 @@ def decide_push(config: ListingConfig, state: RepricingState, now: datetime) -> 
         return Decision(action="skip", strategy=config.strategy, rule="not_push",
                         reason=f"strategy {config.strategy} is not push", old_price=current,
                         state=state)
-    problem = bounds_problem(config)
+    problem = config.bounds_problem
     if problem:
         return Decision(action="skip", strategy="push", rule="bounds", reason=problem,
                         old_price=current, state=state)

@@ -28,12 +28,6 @@ class Guarded(NamedTuple):
     out_of_bounds: bool = False
 
 
-def bounds_problem(config: ListingConfig) -> str | None:
-    """Why this config cannot be repriced at all, or None (``config.bounds_problem``,
-    computed once per config)."""
-    return config.bounds_problem
-
-
 def max_move(config: ListingConfig, current: Money) -> Money:
     """Largest allowed move from ``current``, rounded down to the tick."""
     limit = config.max_change.of(current)
@@ -43,7 +37,7 @@ def max_move(config: ListingConfig, current: Money) -> Money:
 
 def guard(target: Money | None, current: Money | None, config: ListingConfig) -> Guarded:
     """Apply the guardrails to ``target`` (None = the strategy holds) from ``current``."""
-    problem = bounds_problem(config)
+    problem = config.bounds_problem
     if problem:
         return Guarded("skip", None, problem)
     floor, top = config.floor, config.max
