@@ -176,10 +176,15 @@ class MemoryDynamoDB:
 
     def update_item(self, *, TableName: str, Key: dict[str, Any], UpdateExpression: str,
                     ExpressionAttributeNames: dict[str, str],
-                    ExpressionAttributeValues: dict[str, Any], **_: Any) -> dict[str, Any]:
+                    ExpressionAttributeValues: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         self.calls += 1
         key = self._key(TableName, Key)
-        item = dict(self.tables[TableName].get(key, Key))
+        old = self.tables[TableName].get(key)
+        if kwargs.get("ConditionExpression", "").startswith(
+                "attribute_exists(pk) AND version = :expected") and (
+                old is None or old["version"]["N"] != ExpressionAttributeValues[":expected"]["N"]):
+            raise ConditionalCheckFailedException(old)
+        item = dict(old or Key)
         for name, value in _assignments(UpdateExpression):
             item[ExpressionAttributeNames.get(name, name)] = ExpressionAttributeValues[value]
         self._store(TableName, key, item)
@@ -356,6 +361,13 @@ class MemoryListings:
         return self.rows.get((seller_id, marketplace_id, sku))
 
     def save(self, listing: Any, expected_version: int) -> Any:
+        return self._write(listing, {}, expected_version)
+
+    def save_state(self, listing: Any, state: Any, expected_version: int) -> Any:
+        """``ListingRepository.save_state``: the state and the version, conditionally."""
+        return self._write(listing, {"state": state}, expected_version)
+
+    def _write(self, listing: Any, changes: dict[str, Any], expected_version: int) -> Any:
         from functions.core.models import copy_with
         from functions.core.repositories.errors import ConcurrentModification
 
@@ -365,8 +377,8 @@ class MemoryListings:
             raise ConcurrentModification("listing", {"sku": listing.sku},
                                          expected_version=expected_version,
                                          actual_version=current.version if current else None)
-        # the stub's copy (what DynamoDB stores) is made as the service copies listings
-        stored = copy_with(listing, {"version": expected_version + 1})
+        # the stub's copy (what DynamoDB stores) is made as the repository makes it
+        stored = copy_with(listing, {**changes, "version": expected_version + 1})
         self.rows[key] = stored
         return stored
 

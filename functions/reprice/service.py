@@ -51,7 +51,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from functions.core.clock import monotonic as clock_monotonic
 from functions.core.clock import utc_now
 from functions.core.marketplaces import MARKETPLACES
-from functions.core.models import copy_with
 from functions.core.repositories.dynamo import iso_utc
 from functions.core.repositories.errors import ConcurrentModification
 from functions.core.repositories.listings import Listing
@@ -111,6 +110,10 @@ class ListingStore(Protocol):
     def get(self, seller_id: str, marketplace_id: str, sku: str) -> Listing | None: ...
 
     def save(self, listing: Listing, expected_version: int) -> Listing: ...
+
+    def save_state(
+        self, listing: Listing, state: Mapping[str, Any], expected_version: int,
+    ) -> Listing: ...
 
     def list_for_marketplace(
         self, seller_id: str, marketplace_id: str, *, limit: int = ...,
@@ -342,28 +345,27 @@ def _same_values(prior: RepricingState, state: RepricingState, names: Iterable[s
     return True
 
 
-def _with_state(
-    listing: Listing, state: RepricingState, prior: RepricingState | None = None,
+def _state_json(
+    state: RepricingState, prior: RepricingState | None = None,
     prior_json: dict[str, Any] | None = None, changed: set[str] | None = None,
-) -> Listing:
-    """``listing`` with ``state`` in its JSON form, defaults left out (every default of
+) -> dict[str, Any]:
+    """``state`` in its stored JSON form, defaults left out (every default of
     ``RepricingState`` is what a missing key reads back as, so this is lossless and the
     stored map stays small). Not validated again here: the JSON form holds no float by
-    construction, and the repository validates the record it writes.
+    construction (the repository checks that too).
 
     ``prior_json``, when given, is exactly that JSON form of ``prior`` (this process wrote
     it): only the fields of ``state`` that are not the very same objects as ``prior``'s
     (``changed``: :func:`_changed_fields`, computed when not given) are serialised again,
     the rest is taken over. Serialising Money is most of the dump's cost."""
     if prior is None or prior_json is None:
-        json_form = state_json(state)
-    else:
-        if changed is None:
-            changed = _changed_fields(prior, state)
-        json_form = {name: value for name, value in prior_json.items() if name not in changed}
-        if changed:
-            json_form.update(state_json(state, changed, (prior, prior_json)))
-    return copy_with(listing, {"state": json_form})
+        return state_json(state)
+    if changed is None:
+        changed = _changed_fields(prior, state)
+    json_form = {name: value for name, value in prior_json.items() if name not in changed}
+    if changed:
+        json_form.update(state_json(state, changed, (prior, prior_json)))
+    return json_form
 
 
 def _status(outcomes: Sequence[SkuOutcome], *, empty: str) -> str:
@@ -857,9 +859,9 @@ class RepricingService:
         if type(state) is type(prior) and _same_values(prior, state, changed):
             self._remember(listing, state, prior_json if state is prior else None)
             return listing
-        updated = _with_state(listing, state, prior, prior_json, changed)
-        stored = self.listings.save(updated, listing.version)
-        self._remember(stored, state, updated.state)
+        json_form = _state_json(state, prior, prior_json, changed)
+        stored = self.listings.save_state(listing, json_form, listing.version)
+        self._remember(stored, state, json_form)
         return stored
 
     def _paused(self, listing: Listing, switches: SellerSwitches | None) -> str | None:

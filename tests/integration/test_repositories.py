@@ -344,6 +344,41 @@ def test_listing_save_of_a_missing_listing(dynamodb: Any) -> None:
         repo.save(_listing(), expected_version=1)
 
 
+def test_save_state_writes_only_the_state_version_and_time(dynamodb: Any) -> None:
+    clock = Clock()
+    repo = ListingRepository("ListingsTable", client=dynamodb, clock=clock)
+    first = repo.put_new(_listing(state={"push_level": 1}))
+    # someone else changes the strategy meanwhile: a state write must not undo it
+    repo.save(first.evolve(strategy={**first.strategy, "max_price": "25.00"}), 1)
+    current = repo.get("SELLER1", DE, "SKU-1")
+    clock.advance(minutes=5)
+
+    stale_copy = first.model_copy(update={"version": current.version})
+    state = {"current_price": {"amount": "12.29", "currency": "EUR"}, "push_level": 2}
+    saved = repo.save_state(stale_copy, state, expected_version=current.version)
+
+    assert (saved.version, saved.state, saved.updated_at) == (3, state, T0 + timedelta(minutes=5))
+    read = repo.get("SELLER1", DE, "SKU-1")
+    assert read.version == 3 and read.state == state
+    assert read.strategy["max_price"] == "25.00"  # not replaced by the caller's old copy
+    assert read.updated_at == T0 + timedelta(minutes=5)
+
+
+def test_save_state_loses_a_race_like_save_and_refuses_floats(dynamodb: Any) -> None:
+    repo = ListingRepository("ListingsTable", client=dynamodb)
+    stored = repo.put_new(_listing())
+    repo.save_state(stored, {"push_level": 1}, expected_version=1)
+    with pytest.raises(ConcurrentModification) as lost:
+        repo.save_state(stored, {"push_level": 9}, expected_version=1)
+    assert lost.value.actual_version == 2
+    assert repo.get("SELLER1", DE, "SKU-1").state == {"push_level": 1}
+    with pytest.raises(NotFound):
+        repo.save_state(_listing(sku="SKU-GONE"), {}, expected_version=1)
+    with pytest.raises(ValueError, match="state.shipping"):
+        repo.save_state(stored, {"shipping": 1.5}, expected_version=2)
+    assert repo.get("SELLER1", DE, "SKU-1").version == 2
+
+
 def test_listings_by_asin_are_scoped_to_seller_and_marketplace(dynamodb: Any) -> None:
     repo = ListingRepository("ListingsTable", client=dynamodb)
     repo.put_new(_listing("SKU-NEW", asin="B00TEST001"))

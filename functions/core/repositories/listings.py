@@ -26,11 +26,12 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from functions.core.accounts import MarketplaceId, SellerId, UtcDatetime
+from functions.core.models import copy_with
 from functions.core.money import parse_currency
 from functions.core.repositories.dynamo import (
     DynamoTable,
@@ -43,6 +44,7 @@ from functions.core.repositories.dynamo import (
 from functions.core.repositories.errors import AlreadyExists, ConcurrentModification, NotFound
 
 BY_ASIN_INDEX = "ByAsin"
+_AT_VERSION = "attribute_exists(pk) AND version = :expected"  # optimistic locking
 
 
 def _token(value: str) -> str:
@@ -249,23 +251,63 @@ class ListingRepository(DynamoTable):
             self.client.put_item(
                 TableName=self.table_name,
                 Item=listing_to_item(stored),
-                ConditionExpression="attribute_exists(pk) AND version = :expected",
+                ConditionExpression=_AT_VERSION,
                 ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as error:
-            if not self._is_condition_failure(error):
-                raise
-            old = self._old_item(error)
-            if old is None:
-                raise NotFound("listing", _plain_key(listing)) from None
-            raise ConcurrentModification(
-                "listing",
-                _plain_key(listing),
-                expected_version=expected_version,
-                actual_version=int(old.get("version", 0)),
-            ) from None
+            self._raise_write_conflict(error, listing, expected_version)
         return stored
+
+    def save_state(
+        self, listing: Listing, state: Mapping[str, Any], expected_version: int
+    ) -> Listing:
+        """Write a new ``state`` (a RepricingState's JSON form) of a listing still at
+        ``expected_version``: an UpdateItem of ``state``, ``version`` and ``updated_at``
+        only. The repricer writes a SKU's state on every notification; the rest of the
+        item (strategy, identity) is neither sent nor validated again.
+
+        ``state`` is kept as given in the returned listing (do not change it afterwards).
+        Same result and errors as :meth:`save`.
+        """
+        reject_floats(state, "state")
+        now = self._clock()
+        version = expected_version + 1
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(listing.seller_id, listing.marketplace_id, listing.sku),
+                UpdateExpression="SET #state = :state, version = :version, updated_at = :at",
+                ConditionExpression=_AT_VERSION,
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":state": {"S": dump_json_attribute(state)},
+                    ":version": {"N": str(version)},
+                    ":at": {"S": iso_utc(now)},
+                    ":expected": {"N": str(expected_version)},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except Exception as error:
+            self._raise_write_conflict(error, listing, expected_version)
+        return copy_with(listing, {"state": state, "version": version, "updated_at": now})
+
+    def _raise_write_conflict(
+        self, error: Exception, listing: Listing, expected_version: int
+    ) -> NoReturn:
+        """``error`` of a write conditional on ``expected_version``, as the repository's
+        error: NotFound (gone), ConcurrentModification (another writer won), or itself."""
+        if not self._is_condition_failure(error):
+            raise error
+        old = self._old_item(error)
+        if old is None:
+            raise NotFound("listing", _plain_key(listing)) from None
+        raise ConcurrentModification(
+            "listing",
+            _plain_key(listing),
+            expected_version=expected_version,
+            actual_version=int(old.get("version", 0)),
+        ) from None
 
     def delete(self, seller_id: str, marketplace_id: str, sku: str) -> bool:
         """Remove a listing; ``True`` if it existed."""

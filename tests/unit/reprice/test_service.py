@@ -68,6 +68,10 @@ class FakeListings:
         self.saves += 1
         return stored
 
+    def save_state(self, listing: Listing, state: dict[str, Any],
+                   expected_version: int) -> Listing:
+        return self.save(listing.evolve(state=state), expected_version)
+
     def list_for_marketplace(self, seller_id: str, marketplace_id: str, *, limit: int = 100,
                              next_token: str | None = None) -> Page[Listing]:
         rows = sorted((r for (s, m, _), r in self.rows.items()
