@@ -45,6 +45,10 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 IDEMPOTENCY_TTL = 4 * 24 * 3600  # the queue keeps a message 4 days: a repeat cannot be older
+# Records are "<prefix>#<md5 of the NotificationId>": a fixed prefix instead of Powertools'
+# default "<function name>.<module>._apply" keeps a NotificationId's record valid when the
+# stack renames the function (and spares building that name again for every record).
+IDEMPOTENCY_KEY_PREFIX = "reprice.notification"
 _RECORD_KEYS = ["message_id", "notification_id", "notification_type", "seller_id", "asin"]
 
 _observability = observability("reprice")
@@ -94,6 +98,7 @@ class _Runtime:
             persistence_store=persistence_store,
             config=self.idempotency,
             output_serializer=_outcome_serializer(),
+            key_prefix=IDEMPOTENCY_KEY_PREFIX,
         )(_apply)
 
     @classmethod

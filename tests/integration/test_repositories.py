@@ -374,7 +374,7 @@ def test_save_state_loses_a_race_like_save_and_refuses_floats(dynamodb: Any) -> 
     assert repo.get("SELLER1", DE, "SKU-1").state == {"push_level": 1}
     with pytest.raises(NotFound):
         repo.save_state(_listing(sku="SKU-GONE"), {}, expected_version=1)
-    with pytest.raises(ValueError, match="state.shipping"):
+    with pytest.raises(ValueError, match=r"state\.shipping"):
         repo.save_state(stored, {"shipping": 1.5}, expected_version=2)
     assert repo.get("SELLER1", DE, "SKU-1").version == 2
 

@@ -6,6 +6,7 @@ decision path put on the FIFO price-updates queue.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -218,6 +219,9 @@ def test_a_redelivered_notification_is_applied_once(repricer: Repricer):
     idempotency = repricer.local.stack.aws("dynamodb").scan(
         TableName=repricer.table("IdempotencyTable"))["Items"]
     assert [item["status"]["S"] for item in idempotency] == ["COMPLETED"]
+    # keyed by the NotificationId under a fixed prefix (not the function's name)
+    digest = hashlib.md5(json.dumps("n-1").encode()).hexdigest()
+    assert idempotency[0]["id"]["S"] == f"reprice.notification#{digest}"
 
 
 def test_unconfigured_and_unknown_skus_are_acknowledged(repricer: Repricer):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -62,13 +63,16 @@ class Decision(BaseModel):
         return price.currency if price else None
 
 
-@dataclass(frozen=True)
-class Proposal:
+_NO_CHANGES: Mapping[str, object] = MappingProxyType({})
+
+
+class Proposal(NamedTuple):
     """A strategy's wish before the guardrails: a target listing price, or none (hold).
 
     ``state`` already carries what the strategy observed; ``on_change`` are the extra
     state updates that apply only if the guarded price really changes (e.g. a climb's
-    markers); ``climb`` marks an upward probe while winning.
+    markers); ``climb`` marks an upward probe while winning. (A named tuple: one per
+    decision, immutable, made several times faster than a frozen dataclass.)
     """
 
     rule: str
@@ -78,4 +82,4 @@ class Proposal:
     skip: bool = False
     climb: bool = False
     urgent: bool = False
-    on_change: dict[str, object] = field(default_factory=dict)
+    on_change: Mapping[str, object] = _NO_CHANGES

@@ -80,7 +80,9 @@ def finish(
         return Decision(action="skip", strategy=strategy, rule=proposal.rule,
                         reason=proposal.reason, old_price=current, state=proposal.state)
     guarded = guard(proposal.target, current, config)
-    reason = "; ".join(p for p in (proposal.reason, guarded.note) if p)
+    note = guarded.note
+    reason = f"{proposal.reason}; {note}" if note and proposal.reason else \
+        proposal.reason or note
     if guarded.action == "skip":
         return Decision(action="skip", strategy=strategy, rule="bounds", reason=guarded.note,
                         old_price=current, state=proposal.state)

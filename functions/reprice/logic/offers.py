@@ -10,7 +10,7 @@ comparisons use landed prices (listing + shipping − points).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -47,9 +47,9 @@ class TierPrice:
     relevant: bool  # the winner passes our competitor filters
 
 
-@dataclass(frozen=True, slots=True)
-class MarketView:
-    """One SKU's view of an offer-change notification."""
+class MarketView(NamedTuple):
+    """One SKU's view of an offer-change notification (a named tuple: one per decision,
+    immutable, made several times faster than a frozen dataclass of this many fields)."""
 
     seller_id: str
     marketplace_id: str
@@ -70,23 +70,11 @@ class MarketView:
     suppressed: bool
     threshold: Money | None  # CompetitivePriceThreshold (landed)
     tiers: tuple[TierPrice, ...] = ()  # B2B only
-    # Derived from ``our_offer`` once, when the view is made (read several times per
-    # decision): our listing price in the SKU's currency, and our shipping − points
-    # (landed = listing + offset); None when our offer or its price is not visible.
-    our_listing: Money | None = field(init=False, repr=False, compare=False)
-    our_offset: Money | None = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        listing = offset = None
-        offer = self.our_offer
-        if offer is not None and offer.listing_price is not None \
-                and offer.listing_price.currency == self.currency:
-            listing = offer.listing_price
-            landed = offer.landed
-            if landed is not None:
-                offset = landed - listing
-        object.__setattr__(self, "our_listing", listing)
-        object.__setattr__(self, "our_offset", offset)
+    # From ``our_offer`` (see :func:`_ours`), read several times per decision: our
+    # listing price in the SKU's currency, and our shipping − points (landed = listing +
+    # it); None when our offer or its price is not visible.
+    our_listing: Money | None = None
+    our_offset: Money | None = None
 
     @property
     def is_external(self) -> bool:
@@ -97,6 +85,15 @@ class MarketView:
             if competitor.landed > landed:
                 return competitor
         return None
+
+
+def _ours(offer: Offer | None, currency: str) -> tuple[Money | None, Money | None]:
+    """(our listing price, our shipping − points) from our offer, in ``currency``."""
+    if offer is None or offer.listing_price is None or offer.listing_price.currency != currency:
+        return None, None
+    listing = offer.listing_price
+    landed = offer.landed
+    return listing, (landed - listing if landed is not None else None)
 
 
 def _absurd_bounds(config: ListingConfig) -> tuple[Decimal, Decimal]:
@@ -229,6 +226,7 @@ def market_view(
         suppressed,  # suppressed
         threshold,  # threshold
         tiers,  # tiers
+        *_ours(our_offer, currency),  # our_listing, our_offset
     )
 
 
