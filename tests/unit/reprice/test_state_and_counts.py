@@ -50,6 +50,12 @@ def test_updated_leaves_the_original_alone_and_copies_its_dict():
     assert RepricingState.model_validate(copy.model_dump(mode="json")) == copy
     with pytest.raises(ValidationError):  # still frozen
         copy.current_price = usd("1.00")  # type: ignore[misc]
+    # fields already set: the copies share the (never changed) set; a new one: its own set
+    again = copy.updated(current_price=usd("19.00"))
+    assert again.model_fields_set is copy.model_fields_set
+    more = again.updated(pending_price=usd("19.00"))
+    assert "pending_price" in more.model_fields_set
+    assert copy.model_fields_set == {"current_price", "live_price"}
 
 
 def test_updated_refuses_a_name_that_is_not_a_field():
