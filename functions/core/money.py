@@ -141,18 +141,20 @@ class Money:
         return money
 
     # -- arithmetic ---------------------------------------------------------------------
-    def _check(self, other: Money) -> None:
+    def check_currency(self, other: Money) -> None:
+        """Raise unless ``other`` is Money of this currency (TypeError / CurrencyMismatch):
+        the check every arithmetic operation and comparison makes."""
         if not isinstance(other, Money):
             raise TypeError(f"cannot combine Money with {type(other).__name__}")
         if other.currency != self.currency:
             raise CurrencyMismatch(f"{self.currency} and {other.currency} cannot be combined")
 
     def __add__(self, other: Money) -> Money:
-        self._check(other)
+        self.check_currency(other)
         return Money._trusted(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        self._check(other)
+        self.check_currency(other)
         return Money._trusted(self.amount - other.amount, self.currency)
 
     def __mul__(self, factor: Decimal | int) -> Money:
@@ -168,19 +170,19 @@ class Money:
         return Money._trusted(-self.amount, self.currency)
 
     def __lt__(self, other: Money) -> bool:
-        self._check(other)
+        self.check_currency(other)
         return self.amount < other.amount
 
     def __le__(self, other: Money) -> bool:
-        self._check(other)
+        self.check_currency(other)
         return self.amount <= other.amount
 
     def __gt__(self, other: Money) -> bool:
-        self._check(other)
+        self.check_currency(other)
         return self.amount > other.amount
 
     def __ge__(self, other: Money) -> bool:
-        self._check(other)
+        self.check_currency(other)
         return self.amount >= other.amount
 
     def __eq__(self, other: object) -> bool:

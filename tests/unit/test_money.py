@@ -30,6 +30,12 @@ def test_arithmetic_refuses_mixed_currencies():
         _ = Money.of("1", "EUR") + Money.of("1", "USD")
     with pytest.raises(CurrencyMismatch):
         _ = Money.of("1", "EUR") < Money.of("2", "GBP")
+    euro = Money.of("1", "EUR")
+    euro.check_currency(Money.of("5", "EUR"))  # the same check, callable on its own
+    with pytest.raises(CurrencyMismatch, match="EUR and USD"):
+        euro.check_currency(Money.of("1", "USD"))
+    with pytest.raises(TypeError):
+        euro.check_currency(Decimal(1))  # type: ignore[arg-type]
 
 
 def test_arithmetic_and_comparison():

@@ -197,11 +197,11 @@ def landed(
         return None
     amount = listing.amount
     if shipping is not None:
-        listing._check(shipping)
+        listing.check_currency(shipping)
         amount = amount + shipping.amount
     if points is not None:
         value = points.value(listing.currency)
-        listing._check(value)
+        listing.check_currency(value)
         amount = amount - value.amount
     return Money._trusted(amount, listing.currency)
 
