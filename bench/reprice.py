@@ -4,18 +4,18 @@
                             [--json] [--no-publishing]
 
 **Decisions.** The real ``functions.reprice.handler.lambda_handler`` is invoked with SQS
-events of 10 records: Powertools' BatchProcessor, JSON + pydantic parsing, idempotency
-(Powertools, its DynamoDB persistence layer on an in-memory boto3 client), matching, the
-strategies, the guardrails, the conditional write of the state, the PriceHistory entry and
-the FIFO message, INFO logs and EMF metrics (written to /dev/null). AWS is stubbed in
-memory two ways, both measured:
+events of 10 records: Powertools' BatchProcessor, JSON + pydantic parsing, Powertools
+idempotency, matching, the strategies, the guardrails, the conditional write of the state,
+the PriceHistory entry and the FIFO message, INFO logs and EMF metrics (written to
+/dev/null). AWS is stubbed in memory two ways, both measured:
 
-- ``memory`` (the target's measurement): in-memory fakes of the repositories and of the
-  price-update sender (:class:`MemoryListings`, :class:`MemoryHistory`,
-  :class:`MemoryAccounts`, ``InMemoryPriceUpdateSender``);
-- ``boto3`` (for information): the real repositories and SQS sender over in-memory boto3
-  clients (:class:`MemoryDynamoDB`, :class:`MemorySqs`), so DynamoDB item marshalling and
-  record validation are measured too.
+- ``memory`` (the target's measurement): in-memory fakes behind the stores' interfaces —
+  the repositories, the price-update sender and Powertools' idempotency persistence layer
+  (:class:`MemoryListings`, :class:`MemoryHistory`, :class:`MemoryAccounts`,
+  ``InMemoryPriceUpdateSender``, :class:`MemoryIdempotency`);
+- ``boto3`` (for information): the real repositories, SQS sender and Powertools'
+  ``DynamoDBPersistenceLayer`` over in-memory boto3 clients (:class:`MemoryDynamoDB`,
+  :class:`MemorySqs`), so DynamoDB item marshalling and record validation are measured too.
 
 The same notification bodies are only parsed — ``json.loads(parse_float=Decimal)`` +
 ``parse_notification`` (the pydantic models) — in the same run: every ``--chunk``
