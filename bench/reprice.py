@@ -118,6 +118,14 @@ def _assignments(update_expression: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _check_version(condition: str, old: dict[str, Any] | None, values: dict[str, Any]) -> None:
+    """The listings' optimistic lock (``attribute_exists(pk) AND version = :expected``) of a
+    PutItem or UpdateItem, against the stored item ``old``."""
+    if condition.startswith("attribute_exists(pk) AND version = :expected") and (
+            old is None or old["version"]["N"] != values[":expected"]["N"]):
+        raise ConditionalCheckFailedException(old)
+
+
 class MemoryDynamoDB:
     """The boto3 DynamoDB client calls the repositories and Powertools idempotency make,
     on dicts (conditions: the handful of expressions they use)."""
@@ -168,22 +176,19 @@ class MemoryDynamoDB:
         elif condition.startswith("attribute_not_exists"):
             if old is not None:
                 raise ConditionalCheckFailedException()
-        elif condition.startswith("attribute_exists(pk) AND version = :expected"):
-            if old is None or old["version"]["N"] != values[":expected"]["N"]:
-                raise ConditionalCheckFailedException(old)
+        else:
+            _check_version(condition, old, values)
         self._store(TableName, key, Item)
         return {}
 
     def update_item(self, *, TableName: str, Key: dict[str, Any], UpdateExpression: str,
                     ExpressionAttributeNames: dict[str, str],
-                    ExpressionAttributeValues: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+                    ExpressionAttributeValues: dict[str, Any],
+                    ConditionExpression: str | None = None, **_: Any) -> dict[str, Any]:
         self.calls += 1
         key = self._key(TableName, Key)
         old = self.tables[TableName].get(key)
-        if kwargs.get("ConditionExpression", "").startswith(
-                "attribute_exists(pk) AND version = :expected") and (
-                old is None or old["version"]["N"] != ExpressionAttributeValues[":expected"]["N"]):
-            raise ConditionalCheckFailedException(old)
+        _check_version(ConditionExpression or "", old, ExpressionAttributeValues)
         item = dict(old or Key)
         for name, value in _assignments(UpdateExpression):
             item[ExpressionAttributeNames.get(name, name)] = ExpressionAttributeValues[value]

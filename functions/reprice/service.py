@@ -346,22 +346,20 @@ def _same_values(prior: RepricingState, state: RepricingState, names: Iterable[s
 
 
 def _state_json(
-    state: RepricingState, prior: RepricingState | None = None,
-    prior_json: dict[str, Any] | None = None, changed: set[str] | None = None,
+    state: RepricingState, prior: RepricingState, prior_json: dict[str, Any] | None,
+    changed: set[str],
 ) -> dict[str, Any]:
     """``state`` in its stored JSON form, defaults left out (every default of
     ``RepricingState`` is what a missing key reads back as, so this is lossless and the
     stored map stays small). Not validated again here: the JSON form holds no float by
     construction (the repository checks that too).
 
-    ``prior_json``, when given, is exactly that JSON form of ``prior`` (this process wrote
-    it): only the fields of ``state`` that are not the very same objects as ``prior``'s
-    (``changed``: :func:`_changed_fields`, computed when not given) are serialised again,
-    the rest is taken over. Serialising Money is most of the dump's cost."""
-    if prior is None or prior_json is None:
+    ``prior_json``, when known, is exactly that JSON form of ``prior`` (this process wrote
+    it): only ``changed`` (:func:`_changed_fields`: the fields of ``state`` that are not
+    the very same objects as ``prior``'s) are serialised again, the rest is taken over.
+    Serialising Money is most of the dump's cost."""
+    if prior_json is None:
         return state_json(state)
-    if changed is None:
-        changed = _changed_fields(prior, state)
     json_form = {name: value for name, value in prior_json.items() if name not in changed}
     if changed:
         json_form.update(state_json(state, changed, (prior, prior_json)))
