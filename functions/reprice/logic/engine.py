@@ -52,10 +52,14 @@ def observe(
     """
     observed = view.our_listing
     changes: dict[str, object] = {"last_time_of_offer_change": view.time_of_offer_change}
+    # A price equal to the one remembered keeps the remembered object: the stored state
+    # then has fewer changed fields to write (see ``_changed_fields`` in the service).
     if observed is not None:
-        changes.update(live_price=observed, live_seen_at=now)
+        if observed != state.live_price:
+            changes["live_price"] = observed
+        changes["live_seen_at"] = now
     offset = view.our_offset
-    if offset is not None:
+    if offset is not None and offset != state.shipping:
         changes["shipping"] = offset
     current = state.current_price or observed or config.configured_current
     if state.current_price is None and current is not None:
@@ -66,7 +70,7 @@ def observe(
     elif pending is None and observed is not None and current is not None:
         changes["needs_reconcile"] = observed != current
     changes["winning_since"] = (state.winning_since or now) if view.we_win else None
-    if not view.suppressed and current is not None:
+    if not view.suppressed and current is not None and current != state.last_unsuppressed_price:
         changes["last_unsuppressed_price"] = current
     return state.updated(**changes), current
 

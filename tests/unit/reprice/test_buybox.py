@@ -479,3 +479,24 @@ def test_the_war_settings_are_validated():
     assert default_config().price_war_window == timedelta(hours=6)
     with pytest.raises(ValueError, match="price_war_rounds"):
         default_config(price_war_rounds=-1)
+
+
+# -- observing our offer ----------------------------------------------------------------
+
+
+def test_an_observed_price_equal_to_the_remembered_one_keeps_the_remembered_object():
+    """Equal live price / shipping / last Buy Box price: the state keeps its objects, so
+    the service writes only the fields that really changed; a new value replaces them."""
+    cfg = config()
+    before = settled("25.00", live_price=usd("25.00"), shipping=usd("0.00"),
+                     last_unsuppressed_price=usd("25.00"))
+    data = aoc([offer(OUR, "25.00", winner=True), offer(RIVAL, "27.00")])
+    state = run(data, cfg, before).state
+    assert state.live_price is before.live_price
+    assert state.shipping is before.shipping
+    assert state.last_unsuppressed_price is before.last_unsuppressed_price
+    assert state.last_time_of_offer_change == T0
+
+    moved = run(aoc([offer(OUR, "24.00", shipping="1.00", winner=True), offer(RIVAL, "27.00")]),
+                cfg, before).state
+    assert moved.live_price == usd("24.00") and moved.shipping == usd("1.00")
