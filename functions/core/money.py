@@ -143,18 +143,21 @@ class Money:
     # -- arithmetic ---------------------------------------------------------------------
     def check_currency(self, other: Money) -> None:
         """Raise unless ``other`` is Money of this currency (TypeError / CurrencyMismatch):
-        the check every arithmetic operation and comparison makes."""
+        the check every arithmetic operation and comparison makes (they call it only when
+        ``other`` is not plainly a Money of this currency: a call less on the hot path)."""
         if not isinstance(other, Money):
             raise TypeError(f"cannot combine Money with {type(other).__name__}")
         if other.currency != self.currency:
             raise CurrencyMismatch(f"{self.currency} and {other.currency} cannot be combined")
 
     def __add__(self, other: Money) -> Money:
-        self.check_currency(other)
+        if type(other) is not Money or other.currency != self.currency:
+            self.check_currency(other)
         return Money._trusted(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        self.check_currency(other)
+        if type(other) is not Money or other.currency != self.currency:
+            self.check_currency(other)
         return Money._trusted(self.amount - other.amount, self.currency)
 
     def __mul__(self, factor: Decimal | int) -> Money:
@@ -170,23 +173,27 @@ class Money:
         return Money._trusted(-self.amount, self.currency)
 
     def __lt__(self, other: Money) -> bool:
-        self.check_currency(other)
+        if type(other) is not Money or other.currency != self.currency:
+            self.check_currency(other)
         return self.amount < other.amount
 
     def __le__(self, other: Money) -> bool:
-        self.check_currency(other)
+        if type(other) is not Money or other.currency != self.currency:
+            self.check_currency(other)
         return self.amount <= other.amount
 
     def __gt__(self, other: Money) -> bool:
-        self.check_currency(other)
+        if type(other) is not Money or other.currency != self.currency:
+            self.check_currency(other)
         return self.amount > other.amount
 
     def __ge__(self, other: Money) -> bool:
-        self.check_currency(other)
+        if type(other) is not Money or other.currency != self.currency:
+            self.check_currency(other)
         return self.amount >= other.amount
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Money):
+        if type(other) is not Money and not isinstance(other, Money):
             return NotImplemented
         return self.currency == other.currency and self.amount == other.amount
 

@@ -69,64 +69,79 @@ def with_config(listing: Listing, config: ListingConfig | None) -> Listing:
 
 
 # ``state_json``: each field's default (``exclude_defaults`` compares with it), its place
-# in the field order, and the fields left to pydantic (the dict fields, made by a factory)
+# in the field order, the fields whose default is None, and the fields left to pydantic
+# (the dict fields, made by a factory; their default is empty)
 _STATE_FIELDS = tuple(RepricingState.model_fields)
 _STATE_INDEX = {name: index for index, name in enumerate(_STATE_FIELDS)}
 _STATE_DEFAULTS = {name: field.default for name, field in RepricingState.model_fields.items()
                    if field.default_factory is None}
+_NONE_DEFAULT = frozenset(name for name, default in _STATE_DEFAULTS.items() if default is None)
 _BY_PYDANTIC = frozenset(name for name in _STATE_FIELDS if name not in _STATE_DEFAULTS)
 _PLAIN = (bool, int, str)
 
 
 def state_json(
     state: RepricingState, include: Collection[str] | None = None,
-    earlier: tuple[RepricingState, Mapping[str, Any]] | None = None,
+    earlier: tuple[RepricingState, Mapping[str, Any]] | None = None, *, ordered: bool = True,
 ) -> dict[str, Any]:
     """``state.model_dump(mode="json", exclude_defaults=True, include=include)``: the same
     dict, keys in field order, built directly for the usual values (Money, UTC datetimes,
-    booleans, integers, strings); anything else (the dict fields, a datetime in another
-    zone) is dumped by pydantic. A value object that fills several fields (a decision's
-    new price is its current and pending price, ``now`` its change and pending times) is
-    serialised once.
+    booleans, integers, strings); anything else (a non-empty dict field, a datetime in
+    another zone) is dumped by pydantic. A value object that fills several fields (a
+    decision's new price is its current and pending price, ``now`` its change and pending
+    times) is serialised once.
 
     ``earlier``: another state and exactly its JSON as this function gave it; a Money
     field equal to that state's (same currency, same amount and sign: the same text) takes
-    its JSON from there (a decision often sees the same live price, shipping… again)."""
+    its JSON from there (a decision often sees the same live price, shipping… again).
+    ``ordered=False`` leaves ``include``'s names in the order given (for a caller that
+    merges the result into another dict, where the order is lost anyway)."""
     values = state.__dict__
-    before, before_json = earlier if earlier is not None else (None, None)
-    names = _STATE_FIELDS if include is None else sorted(include, key=_STATE_INDEX.__getitem__)
+    if include is None:
+        names: Collection[str] = _STATE_FIELDS
+    elif ordered and len(include) > 1:
+        names = sorted(include, key=_STATE_INDEX.__getitem__)
+    else:
+        names = include
+    before_values: dict[str, Any] | None = None
+    before_json: Mapping[str, Any] = {}
+    if earlier is not None:
+        before_values, before_json = earlier[0].__dict__, earlier[1]
     out: dict[str, Any] = {}
     done: dict[int, Any] = {}  # id(value) → its JSON, for this call
     rest: list[str] = []
     for name in names:
-        if name in _BY_PYDANTIC:
-            rest.append(name)
-            out[name] = None  # its place in the order
-            continue
         value = values[name]
-        if value == _STATE_DEFAULTS[name]:
+        if value is None and name in _NONE_DEFAULT:
             continue
         kind = type(value)
-        if kind in _PLAIN:
-            out[name] = value
-            continue
-        json_value = done.get(id(value))
-        if json_value is None and kind is Money and before is not None:
-            old = before.__dict__[name]
-            if type(old) is Money and old == value \
-                    and old.amount.is_signed() == value.amount.is_signed():
-                json_value = before_json.get(name)  # type: ignore[union-attr]
-        if json_value is None:
-            if kind is Money:
-                json_value = value.to_dict()
-            elif kind is datetime and value.tzinfo is UTC:
-                json_value = value.isoformat()[:-6] + "Z"  # pydantic's "…T14:00:00Z"
-            else:
-                rest.append(name)
-                out[name] = None
+        if kind is Money:
+            json_value = done.get(id(value))
+            if json_value is not None:
+                out[name] = dict(json_value)  # no dict shared between two keys
                 continue
-            done[id(value)] = json_value
-        out[name] = json_value if kind is not Money else dict(json_value)
+            if before_values is not None:
+                old = before_values[name]
+                if type(old) is Money and old == value \
+                        and old.amount.is_signed() == value.amount.is_signed():
+                    earlier_json = before_json.get(name)
+                    if earlier_json is not None:
+                        out[name] = done[id(value)] = dict(earlier_json)
+                        continue
+            out[name] = done[id(value)] = value.to_dict()
+        elif kind is datetime and value.tzinfo is UTC:
+            text = done.get(id(value))
+            if text is None:
+                text = done[id(value)] = value.isoformat()[:-6] + "Z"  # pydantic's "…Z"
+            out[name] = text
+        elif kind in _PLAIN and name not in _BY_PYDANTIC:
+            if value != _STATE_DEFAULTS[name]:
+                out[name] = value
+        elif name in _BY_PYDANTIC and not value:
+            continue  # an empty dict: the default
+        else:
+            rest.append(name)
+            out[name] = None  # its place in the order
     if rest:
         dumped = state.model_dump(mode="json", exclude_defaults=True, include=set(rest))
         for name in rest:

@@ -360,9 +360,11 @@ def _state_json(
     Serialising Money is most of the dump's cost."""
     if prior_json is None:
         return state_json(state)
-    json_form = {name: value for name, value in prior_json.items() if name not in changed}
+    json_form = dict(prior_json)
     if changed:
-        json_form.update(state_json(state, changed, (prior, prior_json)))
+        for name in changed:
+            json_form.pop(name, None)
+        json_form.update(state_json(state, changed, (prior, prior_json), ordered=False))
     return json_form
 
 

@@ -196,14 +196,17 @@ def landed(
     if listing is None:
         return None
     amount = listing.amount
+    currency = listing.currency
     if shipping is not None:
-        listing.check_currency(shipping)
+        if shipping.currency != currency:
+            listing.check_currency(shipping)
         amount = amount + shipping.amount
     if points is not None:
-        value = points.value(listing.currency)
-        listing.check_currency(value)
+        value = points.value(currency)
+        if value.currency != currency:
+            listing.check_currency(value)
         amount = amount - value.amount
-    return Money._trusted(amount, listing.currency)
+    return Money._trusted(amount, currency)
 
 
 class PriceRow(Lenient):

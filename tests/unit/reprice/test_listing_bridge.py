@@ -82,6 +82,7 @@ def test_state_json_is_pydantics_dump_without_defaults():
         expected = state.model_dump(mode="json", exclude_defaults=True, include=include)
         got = state_json(state, include)
         assert got == expected and list(got) == list(expected)
+        assert state_json(state, include, ordered=False) == expected  # any key order
         dicts = [id(v) for v in got.values() if isinstance(v, dict)]
         assert len(dicts) == len(set(dicts))
         # Money equal to an earlier state's takes that state's JSON: the same text
