@@ -71,11 +71,31 @@ class Step:
     def __init__(self, value: Decimal, percent: bool = False):
         if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
             raise ValueError(f"a step must be a non-negative decimal, got {value!r}")
-        self.value = value
-        self.percent = percent
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "percent", percent)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a Step cannot be changed (instances are shared)")
+
+    def __reduce__(self) -> tuple[type[Step], tuple[Decimal, bool]]:
+        return (Step, (self.value, self.percent))  # copy, deepcopy and pickle
 
     @classmethod
     def parse(cls, text: Any) -> Step:
+        if type(text) is str:
+            # Steps are never changed after they are made: one per text is shared (a
+            # catalogue's configs repeat a handful of them).
+            known = _STEPS.get(text)
+            if known is not None:
+                return known
+            step = cls._parse(text)
+            if len(_STEPS) < _STEPS_KEPT:
+                _STEPS[text] = step
+            return step
+        return cls._parse(text)
+
+    @classmethod
+    def _parse(cls, text: Any) -> Step:
         if isinstance(text, Step):
             return text
         if isinstance(text, bool) or isinstance(text, float):
@@ -121,6 +141,10 @@ class Step:
             serialization=core_schema.plain_serializer_function_ser_schema(str),
             json_schema_input_schema=core_schema.str_schema(),
         )
+
+
+_STEPS: dict[str, Step] = {}
+_STEPS_KEPT = 1024
 
 
 def _amount(value: Any) -> Any:
@@ -297,18 +321,18 @@ class ListingConfig(BaseModel):
                 continue
             if value <= 0:
                 raise _err(column, f"{value} must be greater than zero")
-            if _decimals(value) > decimals:
+            if _too_precise(value, decimals):
                 raise _err(column, f"{value} has more decimals than {self.currency} allows "
                                    f"({decimals})")
         for level in self.push_levels:
-            if level <= 0 or _decimals(level) > decimals:
+            if level <= 0 or _too_precise(level, decimals):
                 raise _err("push_levels", f"level {level} is not a positive {self.currency} "
                                           f"price with at most {decimals} decimals")
         if list(self.push_levels) != sorted(set(self.push_levels)):
             raise _err("push_levels", "levels must be strictly ascending (e.g. 19.99|22.99|24.99)")
         for column in ("undercut", "climb_step", "max_change", "b2b_discount", "buybox_lead"):
             step: Step = getattr(self, column)
-            if not step.percent and _decimals(step.value) > decimals:
+            if not step.percent and _too_precise(step.value, decimals):
                 raise _err(column, f"{step} has more decimals than {self.currency} allows "
                                    f"({decimals})")
         if self.b2b_discount.percent and self.b2b_discount.value >= 100:
@@ -409,6 +433,16 @@ _DERIVED = tuple(name for name, value in vars(ListingConfig).items()
 def _decimals(value: Decimal) -> int:
     exponent = value.normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _too_precise(value: Decimal, decimals: int) -> bool:
+    """More significant decimals than ``decimals`` (``18.00`` has none: trailing zeros do
+    not count)? Written with at most ``decimals`` places is never too precise (the usual
+    case, answered without normalising)."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -decimals:
+        return False
+    return _decimals(value) > decimals
 
 
 # -- the CSV --------------------------------------------------------------------------

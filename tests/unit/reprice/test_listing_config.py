@@ -244,3 +244,31 @@ def test_bounds_problem_is_computed_from_the_copy_not_kept_from_the_original():
     assert problem is not None
     assert problem.startswith("floor 45.00 ") and problem.endswith("no repricing")
     assert cfg.bounds_problem is None
+
+
+@pytest.mark.parametrize(("amount", "ok"), [
+    ("20.00", True), ("20.000", True), ("20.5", True), ("20", True), ("20.50", True),
+    ("20.001", False), ("20.0010", False),
+])
+def test_trailing_zeros_do_not_count_as_decimals(amount, ok):
+    row = f"SKU-1,B0EXAMPLE01,ATVPDKIKX0DER,New,fba,BuyBox,{amount},30.00,usd"
+    if ok:
+        [config] = parse_listings_csv(f"{HEADER}\n{row}\n")
+        assert config.min_price == Decimal(amount)
+    else:
+        assert problems(f"{HEADER}\n{row}\n")[0][1] == "min_price"
+
+
+def test_a_step_text_gives_one_shared_immutable_step():
+    first = Step.parse("2.5%")
+    assert Step.parse("2.5%") is first and first.percent and first.value == Decimal("2.5")
+    with pytest.raises(AttributeError):
+        first.value = Decimal(3)
+    import copy
+    import pickle
+    assert copy.deepcopy(first) == first == pickle.loads(pickle.dumps(first))
+    config = ListingConfig.model_validate({
+        "sku": "S", "asin": "B", "marketplace_id": "ATVPDKIKX0DER", "condition": "new",
+        "fulfillment": "FBA", "strategy": "buybox", "min_price": "1.00", "max_price": "2.00",
+        "currency": "USD", "climb_step": "2.5%"})
+    assert config.climb_step is first and config.model_copy(deep=True) == config
