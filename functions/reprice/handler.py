@@ -213,9 +213,11 @@ def record_handler(record: SQSRecord) -> str:
             logger.exception("notification failed: %s", exc)
         raise
     if isinstance(result, dict):  # the stored summary of the first time: a repeat
+        # SQS delivers at least once: a repeat is routine (counted; DEBUG, like stale).
         counts.add("DuplicateNotifications")
-        logger.info("duplicate NotificationId: applied before (%s), nothing changed",
-                    result.get("status"), extra={"first_status": result.get("status")})
+        if logger.log_level <= logging.DEBUG:
+            logger.debug("duplicate NotificationId: applied before (%s), nothing changed",
+                         result.get("status"), extra={"first_status": result.get("status")})
         return "duplicate"
     _report(result)
     return result.status

@@ -207,15 +207,29 @@ def test_a_batch_with_malformed_duplicate_stale_and_valid_notifications(repricer
 
 
 def test_a_redelivered_notification_is_applied_once(repricer: Repricer):
+    from functions.reprice import handler
+
     repricer.add_account()
     repricer.add_listing(RepricingState(current_price=usd("24.99")))
     body = losing("n-1", T0)
-    repricer.notify(body)
-    repricer.local.drain()
-    repricer.notify(body)  # Amazon delivers it again, later
-    repricer.local.drain()
+    # the Logger bound its stream when first imported: point it at this test's output
+    stream = handler.logger.registered_handler
+    previous = stream.setStream(repricer.out)  # type: ignore[attr-defined]
+    try:
+        repricer.notify(body)
+        repricer.local.drain()
+        repricer.notify(body)  # Amazon delivers it again, later
+        repricer.local.drain()
+    finally:
+        stream.setStream(previous)  # type: ignore[attr-defined]
     assert len(repricer.price_updates()) == 1
     assert repricer.metrics()["DuplicateNotifications"] == 1
+    # the change is an INFO line; the routine repeat is counted, logged at DEBUG only
+    logs = [json.loads(line) for line in repricer.out.getvalue().splitlines()
+            if line.startswith('{"level"')]
+    info = [log["message"] for log in logs
+            if log["level"] == "INFO" and log.get("notification_id") == "n-1"]
+    assert len(info) == 1 and info[0].startswith("change SKU-1"), info
     idempotency = repricer.local.stack.aws("dynamodb").scan(
         TableName=repricer.table("IdempotencyTable"))["Items"]
     assert [item["status"]["S"] for item in idempotency] == ["COMPLETED"]
