@@ -213,15 +213,17 @@ def test_a_redelivered_notification_is_applied_once(repricer: Repricer):
     repricer.add_listing(RepricingState(current_price=usd("24.99")))
     body = losing("n-1", T0)
     # the Logger bound its stream when first imported: point it at this test's output
-    stream = handler.logger.registered_handler
-    previous = stream.setStream(repricer.out)  # type: ignore[attr-defined]
+    # (assigned, not ``setStream``: that flushes the old stream, which may be closed)
+    log_handler: Any = handler.logger.registered_handler
+    previous = log_handler.stream
+    log_handler.stream = repricer.out
     try:
         repricer.notify(body)
         repricer.local.drain()
         repricer.notify(body)  # Amazon delivers it again, later
         repricer.local.drain()
     finally:
-        stream.setStream(previous)  # type: ignore[attr-defined]
+        log_handler.stream = previous
     assert len(repricer.price_updates()) == 1
     assert repricer.metrics()["DuplicateNotifications"] == 1
     # the change is an INFO line; the routine repeat is counted, logged at DEBUG only
