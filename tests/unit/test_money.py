@@ -38,6 +38,22 @@ def test_arithmetic_refuses_mixed_currencies():
         euro.check_currency(Decimal(1))  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("op", ["+", "-", "<", "<=", ">", ">="])
+def test_every_operator_refuses_another_currency_and_a_plain_number(op):
+    """Each operator checks the currency itself (inline, ``check_currency`` when the other
+    side is not a Money of the same currency): the same errors for all of them."""
+    import operator
+
+    apply = {"+": operator.add, "-": operator.sub, "<": operator.lt, "<=": operator.le,
+             ">": operator.gt, ">=": operator.ge}[op]
+    euro = Money.of("1", "EUR")
+    with pytest.raises(CurrencyMismatch, match="EUR and USD"):
+        apply(euro, Money.of("1", "USD"))
+    with pytest.raises(TypeError):
+        apply(euro, Decimal(1))
+    apply(euro, Money.of("2", "EUR"))  # the same currency passes
+
+
 def test_arithmetic_and_comparison():
     a, b = Money.of("10.00", "EUR"), Money.of("0.01", "EUR")
     assert a - b == Money.of("9.99", "EUR")
