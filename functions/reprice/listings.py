@@ -134,7 +134,7 @@ def state_json(
             if text is None:
                 text = done[id(value)] = value.isoformat()[:-6] + "Z"  # pydantic's "…Z"
             out[name] = text
-        elif kind in _PLAIN and name not in _BY_PYDANTIC:
+        elif kind in _PLAIN:
             if value != _STATE_DEFAULTS[name]:
                 out[name] = value
         elif name in _BY_PYDANTIC and not value:

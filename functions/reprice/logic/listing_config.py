@@ -430,11 +430,6 @@ _DERIVED = tuple(name for name, value in vars(ListingConfig).items()
                  if isinstance(value, cached_property))
 
 
-def _decimals(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
 def _too_precise(value: Decimal, decimals: int) -> bool:
     """More significant decimals than ``decimals`` (``18.00`` has none: trailing zeros do
     not count)? Written with at most ``decimals`` places is never too precise (the usual
@@ -442,7 +437,8 @@ def _too_precise(value: Decimal, decimals: int) -> bool:
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent >= -decimals:
         return False
-    return _decimals(value) > decimals
+    exponent = value.normalize().as_tuple().exponent
+    return isinstance(exponent, int) and -exponent > decimals
 
 
 # -- the CSV --------------------------------------------------------------------------
